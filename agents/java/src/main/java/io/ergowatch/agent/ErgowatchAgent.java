@@ -1,0 +1,625 @@
+package io.ergowatch.agent;
+
+import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.Codec;
+import io.ergowatch.protocol.FrameEncoder;
+import io.ergowatch.protocol.FrameException;
+import io.ergowatch.protocol.Hello;
+import io.ergowatch.protocol.Label;
+import io.ergowatch.protocol.Mode;
+import io.ergowatch.protocol.Names;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams the records of one training run (one rank of it) to the ergowatch monitor over
+ * EWP/1, without ever blocking or slowing the training loop.
+ *
+ * <pre>{@code
+ * try (ErgowatchAgent agent = ErgowatchAgent.builder()
+ *         .address("localhost:7479").run("resnet-lr0.1").job("sweep-7")
+ *         .series("loss", "grad_sq", "lr").label("optimizer", "sgd").build()) {
+ *   double[] values = new double[3];           // reuse it: record() copies
+ *   for (long step = 0; step < steps; step++) {
+ *     values[0] = loss; values[1] = gradSq; values[2] = lr;
+ *     agent.record(step, values);               // never blocks, never allocates
+ *   }
+ * }
+ * }</pre>
+ *
+ * <h2>Threads</h2>
+ * {@link #build} starts one daemon thread, {@code ergowatch-agent-<run>}, and returns at once
+ * without waiting for the monitor. That thread connects, sends HELLO, resends what the WELCOME
+ * asks for, streams STEP frames in batches (many frames per write; a batch leaves when full,
+ * when the agent was idle, or at most {@code flushInterval} after its first record), sends a
+ * HEARTBEAT after {@code heartbeatInterval} without a STEP, and reconnects after any failure
+ * with exponential backoff and full jitter. Each connection has a reader thread for ACKs.
+ *
+ * <p>{@code record()} may be called from any number of threads. It is lock-free: one atomic
+ * increment claims a slot of a preallocated ring and a CAS on the slot's version marks it
+ * (see {@link MemoryRecordBuffer}); it takes no lock, never waits and allocates nothing. Records
+ * of one thread keep their order; records of several threads are ordered by their claims.
+ *
+ * <h2>Delivery, drops and seq numbers</h2>
+ * A record stays in memory until the monitor acknowledges it, in two places: the ring
+ * ({@code bufferCapacity} records not sent yet) and the in-flight window ({@code maxInFlight}
+ * records sent but not acknowledged). The seq of a record is assigned by the network thread
+ * when the record enters the window, immediately before its first send — not by {@code
+ * record()}. Invariant: <em>the seqs of a session are 1..last with no hole, and every seq
+ * above the last acknowledged one is still in the window</em>, because
+ * <ul>
+ *   <li>only the ring drops, and it drops only unsent records, which have no seq yet: when
+ *       the ring is full, the oldest unsent record is overwritten and counted in
+ *       {@link #droppedCount()};
+ *   <li>the window never drops: when it is full (the monitor is slow to ACK, or away) the
+ *       network thread stops taking records from the ring, which then absorbs the backlog;
+ *   <li>after a reconnect the agent resends from WELCOME.acked_seq + 1, which is in the window.
+ * </ul>
+ * So the monitor never sees a gap (no PROTOCOL_ORDER), and a seq, once sent, always names the
+ * same record (dedup stays exact). Once anything was dropped, every later STEP carries the
+ * running total in the series {@code agent_dropped}, which every HELLO declares (appended after
+ * the user's series). If a WELCOME reports less than the monitor had already acknowledged (it
+ * lost records, e.g. restarted without its log), the agent starts a new session and renumbers
+ * the records still in flight from 1.
+ *
+ * <p>If the monitor refuses the HELLO (UNAUTHORIZED, INVALID_NAME, UNSUPPORTED_VERSION,
+ * BAD_FRAME, LIMIT_EXCEEDED) the agent logs it once and stops trying: records are then counted
+ * as dropped. OVERLOADED, INTERNAL and other answers are retried with backoff.
+ *
+ * <p>Record timestamps are taken in {@code record()}: Unix epoch nanoseconds from a monotonic
+ * clock anchored to the wall clock.
+ *
+ * <p>This class must never block, slow down or throw into the training loop for anything the
+ * network or the monitor does; {@code record()} throws only for a wrong call (bad arguments).
+ * It never replaces NaN or ±Inf: they are sent bit for bit.
+ */
+public final class ErgowatchAgent implements AutoCloseable {
+  /** The series every HELLO declares last: the number of records this agent dropped so far. */
+  public static final String AGENT_DROPPED = "agent_dropped";
+  /** The monitor's EWP/1 port. */
+  public static final int DEFAULT_PORT = 7479;
+
+  private static final Logger log = LoggerFactory.getLogger(ErgowatchAgent.class);
+
+  private final AgentConfig config;
+  private final List<String> userSeries;
+  private final int seriesCount;
+  private final RecordBuffer buffer;
+  private final EpochClock clock = new EpochClock();
+  private final NetworkLoop loop;
+  private final Thread thread;
+  private final ThreadLocal<long[]> idScratch;
+  private final AtomicBoolean closeStarted = new AtomicBoolean();
+  private final AtomicBoolean warnedAfterClose = new AtomicBoolean();
+  private volatile boolean closed;
+
+  private ErgowatchAgent(AgentConfig config) {
+    this.config = config;
+    List<String> all = config.hello().series();
+    this.userSeries = all.subList(0, config.userSeries());
+    this.seriesCount = config.userSeries();
+    this.buffer = new MemoryRecordBuffer(config.bufferCapacity(), seriesCount);
+    int words = (seriesCount + 63) >>> 6;
+    this.idScratch = ThreadLocal.withInitial(() -> new long[words]);
+    this.loop = new NetworkLoop(config, buffer, clock, new SplittableRandom(new SecureRandom().nextLong()));
+    this.thread = new Thread(loop, "ergowatch-agent-" + config.hello().run());
+    thread.setDaemon(true);
+    loop.bind(thread);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  // ---- recording ------------------------------------------------------------------------------
+
+  /**
+   * Records one value for every declared series, in the order of {@link Builder#series}.
+   * NaN and ±Inf are data and are sent as they are. Never blocks; allocates nothing when given
+   * an array (varargs with separate values allocate the array).
+   *
+   * @throws IllegalArgumentException if {@code step < 0} or the number of values is not the
+   *     number of declared series
+   */
+  public void record(long step, double... values) {
+    if (values.length != seriesCount) {
+      throw new IllegalArgumentException("expected " + seriesCount + " values " + userSeries
+          + ", got " + values.length);
+    }
+    checkStep(step);
+    if (closed) {
+      rejectAfterClose();
+      return;
+    }
+    buffer.put(step, clock.nowNanos(), values);
+    loop.signal();
+  }
+
+  /**
+   * Records values for a subset of the series: {@code values[i]} for series id {@code
+   * seriesIds[i]}, for i &lt; count. Ids come from {@link #seriesId(String)}; each at most once.
+   * Never blocks; allocates nothing in steady state.
+   *
+   * @throws IllegalArgumentException for {@code step < 0}, a count outside the arrays, an id
+   *     that is not a declared series, or an id given twice
+   */
+  public void record(long step, int[] seriesIds, double[] values, int count) {
+    checkStep(step);
+    if (count < 0 || count > seriesIds.length || count > values.length) {
+      throw new IllegalArgumentException("count " + count + " must be within 0.." + Math.min(seriesIds.length,
+          values.length) + " (ids: " + seriesIds.length + ", values: " + values.length + ")");
+    }
+    checkIds(seriesIds, count);
+    if (closed) {
+      rejectAfterClose();
+      return;
+    }
+    buffer.put(step, clock.nowNanos(), seriesIds, values, count);
+    loop.signal();
+  }
+
+  /**
+   * The id of a declared series, for {@link #record(long, int[], double[], int)}.
+   *
+   * @throws IllegalArgumentException for a name that was not declared (or {@code agent_dropped})
+   */
+  public int seriesId(String name) {
+    int id = userSeries.indexOf(name);
+    if (id < 0) {
+      if (AGENT_DROPPED.equals(name)) {
+        throw new IllegalArgumentException("series \"agent_dropped\" is filled by the agent, not by record()");
+      }
+      throw new IllegalArgumentException("unknown series " + Names.quote(name) + "; declared: " + userSeries);
+    }
+    return id;
+  }
+
+  private static void checkStep(long step) {
+    if (step < 0) {
+      throw new IllegalArgumentException("step must be >= 0, got " + step);
+    }
+  }
+
+  private void checkIds(int[] ids, int count) {
+    long[] seen = idScratch.get();
+    int i = 0;
+    try {
+      for (; i < count; i++) {
+        int id = ids[i];
+        if (id < 0 || id >= seriesCount) {
+          throw new IllegalArgumentException("series id " + id + " is not a declared series (ids 0.."
+              + (seriesCount - 1) + ")");
+        }
+        long bit = 1L << id;
+        if ((seen[id >>> 6] & bit) != 0) {
+          throw new IllegalArgumentException("series id " + id + " (" + userSeries.get(id) + ") appears twice");
+        }
+        seen[id >>> 6] |= bit;
+      }
+    } finally {
+      for (int j = 0; j < i; j++) {
+        seen[ids[j] >>> 6] = 0;
+      }
+    }
+  }
+
+  private void rejectAfterClose() {
+    loop.reject();
+    if (warnedAfterClose.compareAndSet(false, true)) {
+      log.warn("ergowatch: record() after close() on run {}: the record is dropped", config.hello().run());
+    }
+  }
+
+  // ---- flushing and closing ---------------------------------------------------------------------
+
+  /**
+   * Waits until every record recorded before this call is either acknowledged by the monitor
+   * or dropped (see {@link #droppedCount()}), and asks the network thread to send at once.
+   *
+   * @return false if the timeout passed first (or the thread was interrupted; the flag is kept)
+   */
+  public boolean flush(Duration timeout) {
+    return loop.awaitSettled(buffer.recordedCount(), timeout.toNanos());
+  }
+
+  /** Closes with status completed: see {@link #close(Bye.Status, String)}. */
+  @Override
+  public void close() {
+    close(Bye.Status.COMPLETED, "");
+  }
+
+  /**
+   * Ends the run: sends what is buffered (waiting at most {@code closeTimeout}), sends
+   * BYE(status, message), waits briefly for the final ACK, closes the connection and stops the
+   * network thread. Records still undelivered are counted as dropped. Idempotent: later calls
+   * only wait for the first to finish. Later {@code record()} calls drop their record.
+   *
+   * @throws IllegalArgumentException if the message does not fit an EWP string
+   */
+  public void close(Bye.Status status, String message) {
+    Bye bye;
+    try {
+      bye = new Bye(status, message);
+    } catch (FrameException e) {
+      throw new IllegalArgumentException("BYE " + e.getMessage(), e);
+    }
+    long timeout = config.closeTimeoutNanos();
+    if (closeStarted.compareAndSet(false, true)) {
+      closed = true;
+      loop.requestClose(bye, timeout);
+    }
+    // The flush deadline, the final ACK and a connect in progress can each take a little more.
+    long joinMillis = TimeUnit.NANOSECONDS.toMillis(timeout) + 2_000
+        + TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos());
+    try {
+      thread.join(joinMillis);
+      if (thread.isAlive()) {
+        log.warn("ergowatch: network thread of run {} did not stop in {} ms; stopping it", config.hello().run(),
+            joinMillis);
+        loop.stop();
+        thread.join(2_000);
+      }
+    } catch (InterruptedException e) {
+      loop.stop();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---- state, for tests, demos and health checks ------------------------------------------------
+
+  /** True while a connection is established (between its WELCOME and its end). */
+  public boolean connected() {
+    return loop.connected();
+  }
+
+  /** The highest seq of the current session the monitor acknowledged. */
+  public long ackedSeq() {
+    return loop.ackedSeq();
+  }
+
+  /** Records written to the monitor at least once. */
+  public long sentCount() {
+    return loop.sentCount();
+  }
+
+  /** Records the monitor acknowledged. */
+  public long ackedCount() {
+    return loop.ackedCount();
+  }
+
+  /** Calls of {@code record()} that returned normally (whatever became of the record). */
+  public long recordedCount() {
+    return loop.recordedCount();
+  }
+
+  /**
+   * Records dropped so far: overwritten in a full buffer, recorded after close, or undelivered
+   * when the agent closed or the monitor refused the run. May lag by a few records while the
+   * network thread is moving records; exact once the agent is idle or closed.
+   */
+  public long droppedCount() {
+    return loop.droppedCount();
+  }
+
+  /** The current session id (a new one replaces it if the monitor lost acknowledged records). */
+  public long session() {
+    return loop.session();
+  }
+
+  /** The series of the HELLO, id = index: the declared ones, then {@code agent_dropped}. */
+  public List<String> series() {
+    return config.hello().series();
+  }
+
+  /**
+   * For tests and fault injection: drops the current connection as if the network had failed;
+   * the agent reconnects with its usual backoff and resends from the new WELCOME. Does nothing
+   * while disconnected.
+   */
+  public void forceReconnect() {
+    loop.forceReconnect();
+  }
+
+  /** Why the monitor refused this run ("CODE message"), or null: tests. */
+  String refusal() {
+    return loop.refusal();
+  }
+
+  /** True once the network thread has finished: tests. */
+  boolean terminated() {
+    return loop.terminated();
+  }
+
+  private void start() {
+    thread.start();
+  }
+
+  @Override
+  public String toString() {
+    return "ErgowatchAgent[run=" + config.hello().run() + ", rank=" + config.hello().rank() + "/"
+        + config.hello().world() + ", monitor=" + config.address() + "]";
+  }
+
+  // ---- builder ------------------------------------------------------------------------------------
+
+  /**
+   * Collects and validates the settings of an agent; {@link #build()} starts it. Each setter
+   * checks its value at once and throws {@link IllegalArgumentException} naming the setting and
+   * the offending value. Mutable and not thread-safe; the agent it builds is independent of it.
+   */
+  public static final class Builder {
+    private String host = "localhost";
+    private int port = DEFAULT_PORT;
+    private String run;
+    private String job = "";
+    private String token = "";
+    private final Set<String> series = new LinkedHashSet<>();
+    private final Map<String, String> labels = new LinkedHashMap<>();
+    private int rank = 0;
+    private int world = 1;
+    private Mode mode = Mode.REPLICATED;
+    private Long session;
+    private int bufferCapacity = 65_536;
+    private int maxInFlight = 16_384;
+    private int batchMaxRecords = 256;
+    private Duration flushInterval = Duration.ofMillis(20);
+    private Duration heartbeatInterval = Duration.ofSeconds(5);
+    private Duration backoffInitial = Duration.ofMillis(100);
+    private Duration backoffMax = Duration.ofSeconds(10);
+    private Duration connectTimeout = Duration.ofSeconds(5);
+    private Duration readTimeout = Duration.ofSeconds(30);
+    private Duration closeTimeout = Duration.ofSeconds(10);
+
+    private Builder() {}
+
+    /** The monitor, {@code host:port} ({@code [v6-address]:port} for IPv6). Default localhost:7479. */
+    public Builder address(String address) {
+      Objects.requireNonNull(address, "address");
+      int colon = address.lastIndexOf(':');
+      String h = colon > 0 ? address.substring(0, colon) : "";
+      if (h.startsWith("[") && h.endsWith("]")) {
+        h = h.substring(1, h.length() - 1);
+      }
+      if (h.isEmpty() || h.indexOf(':') >= 0 && !address.startsWith("[")) {
+        throw new IllegalArgumentException("address " + Names.quote(address) + " must be host:port, e.g. localhost:7479");
+      }
+      int p;
+      try {
+        p = Integer.parseInt(address.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("address " + Names.quote(address) + " must be host:port, e.g. localhost:7479");
+      }
+      if (p < 1 || p > 65_535) {
+        throw new IllegalArgumentException("address " + Names.quote(address) + " has port " + p + ", must be 1..65535");
+      }
+      this.host = h;
+      this.port = p;
+      return this;
+    }
+
+    /** The run id: 1..128 chars of [A-Za-z0-9._:-]. Required. */
+    public Builder run(String run) {
+      Objects.requireNonNull(run, "run");
+      check(() -> Names.checkRun(run));
+      this.run = run;
+      return this;
+    }
+
+    /** The group of runs (a sweep, a project): 0..128 chars of [A-Za-z0-9._:-]. Default empty. */
+    public Builder job(String job) {
+      Objects.requireNonNull(job, "job");
+      check(() -> Names.checkJob(job));
+      this.job = job;
+      return this;
+    }
+
+    /** The auth token, at most 256 UTF-8 bytes. Default empty (a monitor without auth). */
+    public Builder token(String token) {
+      Objects.requireNonNull(token, "token");
+      check(() -> Names.checkToken(token));
+      this.token = token;
+      return this;
+    }
+
+    /**
+     * Adds series names, 1..64 chars of [a-z0-9_.] each; their ids are 0, 1, 2, ... in the order
+     * added, and {@code record(step, values)} takes values in that order. At least one is
+     * required. {@code agent_dropped} is reserved: the agent declares it itself.
+     */
+    public Builder series(String... names) {
+      for (String name : names) {
+        Objects.requireNonNull(name, "series name");
+        check(() -> Names.checkSeries(name));
+        if (AGENT_DROPPED.equals(name)) {
+          throw new IllegalArgumentException("series \"agent_dropped\" is reserved: the agent declares it"
+              + " and fills it with its drop count");
+        }
+        if (series.contains(name)) {
+          throw new IllegalArgumentException("duplicate series name " + Names.quote(name));
+        }
+        series.add(name);
+      }
+      return this;
+    }
+
+    /** Adds series names: see {@link #series(String...)}. */
+    public Builder series(List<String> names) {
+      return series(names.toArray(new String[0]));
+    }
+
+    /** Adds run metadata: key [a-z_][a-z0-9_]{0,63}, value at most 256 UTF-8 bytes. */
+    public Builder label(String key, String value) {
+      Objects.requireNonNull(key, "label key");
+      Objects.requireNonNull(value, "label value");
+      check(() -> new Label(key, value));
+      if (labels.containsKey(key)) {
+        throw new IllegalArgumentException("duplicate label key " + Names.quote(key));
+      }
+      labels.put(key, value);
+      return this;
+    }
+
+    /** This process's rank among {@code world} ranks of the run. Default 0 of 1. */
+    public Builder rank(int rank, int world) {
+      if (world < 1) {
+        throw new IllegalArgumentException("world must be >= 1, got " + world);
+      }
+      if (rank < 0 || rank >= world) {
+        throw new IllegalArgumentException("rank " + rank + " must be within 0.." + (world - 1) + " (world " + world + ")");
+      }
+      this.rank = rank;
+      this.world = world;
+      return this;
+    }
+
+    /** How the ranks split the work. Default REPLICATED. */
+    public Builder mode(Mode mode) {
+      this.mode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /** The session id, any 64-bit value. Default: random (SecureRandom) per agent. */
+    public Builder session(long session) {
+      this.session = session;
+      return this;
+    }
+
+    /** Unsent records held in memory before the oldest are dropped. Default 65536. */
+    public Builder bufferCapacity(int records) {
+      this.bufferCapacity = atLeastOne("bufferCapacity", records);
+      return this;
+    }
+
+    /** Records sent but not yet acknowledged; when full, sending waits for ACKs. Default 16384. */
+    public Builder maxInFlight(int records) {
+      this.maxInFlight = atLeastOne("maxInFlight", records);
+      return this;
+    }
+
+    /** STEP frames per write at most. Default 256. */
+    public Builder batchMaxRecords(int records) {
+      this.batchMaxRecords = atLeastOne("batchMaxRecords", records);
+      return this;
+    }
+
+    /** The longest a record waits for a fuller batch while records keep coming. Default 20 ms. */
+    public Builder flushInterval(Duration interval) {
+      this.flushInterval = positive("flushInterval", interval);
+      return this;
+    }
+
+    /** A HEARTBEAT goes out after this long without a STEP. Default 5 s. */
+    public Builder heartbeatInterval(Duration interval) {
+      this.heartbeatInterval = positive("heartbeatInterval", interval);
+      return this;
+    }
+
+    /** Reconnect delays: full jitter under a bound doubling from initial to max. Default 100 ms, 10 s. */
+    public Builder reconnectBackoff(Duration initial, Duration max) {
+      positive("reconnectBackoff initial", initial);
+      positive("reconnectBackoff max", max);
+      if (max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException("reconnectBackoff max " + max + " must be >= initial " + initial);
+      }
+      this.backoffInitial = initial;
+      this.backoffMax = max;
+      return this;
+    }
+
+    /** TCP connect timeout. Default 5 s. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = positive("connectTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * How long to wait for the WELCOME, and for ACK progress while records are unacknowledged,
+     * before the connection is given up and replaced. Default 30 s.
+     */
+    public Builder readTimeout(Duration timeout) {
+      this.readTimeout = positive("readTimeout", timeout);
+      return this;
+    }
+
+    /** How long {@link ErgowatchAgent#close()} waits for buffered records to be acknowledged. Default 10 s. */
+    public Builder closeTimeout(Duration timeout) {
+      this.closeTimeout = positive("closeTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Validates the whole configuration, starts the network thread and returns at once.
+     *
+     * @throws IllegalArgumentException if run or series are missing, or the HELLO would exceed
+     *     the default max_frame
+     */
+    public ErgowatchAgent build() {
+      if (run == null) {
+        throw new IllegalArgumentException("run is required");
+      }
+      if (series.isEmpty()) {
+        throw new IllegalArgumentException("at least one series is required");
+      }
+      List<String> all = new ArrayList<>(series);
+      all.add(AGENT_DROPPED);
+      List<Label> labelList = new ArrayList<>();
+      labels.forEach((k, v) -> labelList.add(new Label(k, v)));
+      long sessionId = session != null ? session : new SecureRandom().nextLong();
+      Hello hello;
+      try {
+        hello = new Hello(run, job, token, sessionId, rank, world, mode, all, labelList);
+      } catch (FrameException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+      int helloBytes = FrameEncoder.encodedLength(hello) - Codec.LENGTH_BYTES;
+      if (helloBytes > Codec.DEFAULT_MAX_FRAME) {
+        throw new IllegalArgumentException("HELLO would be " + helloBytes + " bytes, more than max_frame "
+            + Codec.DEFAULT_MAX_FRAME + ": declare fewer series or labels");
+      }
+      AgentConfig config = new AgentConfig(host, port, hello, series.size(), bufferCapacity, maxInFlight,
+          batchMaxRecords, flushInterval.toNanos(), heartbeatInterval.toNanos(), backoffInitial.toNanos(),
+          backoffMax.toNanos(), connectTimeout.toNanos(), readTimeout.toNanos(), closeTimeout.toNanos());
+      ErgowatchAgent agent = new ErgowatchAgent(config);
+      agent.start();
+      return agent;
+    }
+
+    private static void check(Runnable nameCheck) {
+      try {
+        nameCheck.run();
+      } catch (FrameException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+    }
+
+    private static int atLeastOne(String setting, int value) {
+      if (value < 1) {
+        throw new IllegalArgumentException(setting + " must be >= 1, got " + value);
+      }
+      return value;
+    }
+
+    private static Duration positive(String setting, Duration value) {
+      Objects.requireNonNull(value, setting);
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(setting + " must be > 0, got " + value);
+      }
+      if (value.compareTo(Duration.ofDays(1)) > 0) {
+        throw new IllegalArgumentException(setting + " must be at most 1 day, got " + value);
+      }
+      return value;
+    }
+  }
+}

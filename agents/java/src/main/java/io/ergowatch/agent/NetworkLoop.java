@@ -1,0 +1,705 @@
+package io.ergowatch.agent;
+
+import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.Codec;
+import io.ergowatch.protocol.ErrorFrame;
+import io.ergowatch.protocol.Frame;
+import io.ergowatch.protocol.FrameEncoder;
+import io.ergowatch.protocol.FrameException;
+import io.ergowatch.protocol.Heartbeat;
+import io.ergowatch.protocol.Hello;
+import io.ergowatch.protocol.Welcome;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's network thread: connects, says HELLO, resends what the WELCOME says is missing,
+ * streams STEP frames in batches, sends HEARTBEATs, applies ACKs, reconnects with backoff, and
+ * on close flushes, says BYE and waits for the final ACK.
+ *
+ * <p>It owns the consumer side of the {@link RecordBuffer} and the whole {@link InFlightWindow};
+ * other threads only read its volatile counters and call {@link #signal}, {@link #requestClose},
+ * {@link #forceReconnect}, {@link #stop} and {@link #awaitSettled}.
+ *
+ * <p>Seq numbering: a record gets its seq when it enters the window, just before its first
+ * send, from the window's contiguous counter. The buffer can drop records (only unsent ones);
+ * the window never drops any. So the seqs of a session are exactly 1..last without holes, and
+ * every seq above the monitor's acked_seq is still in the window for a resend.
+ *
+ * <p>Must never block a producer, log a stack trace for an expected network condition, or
+ * retry a run the monitor refused.
+ */
+final class NetworkLoop implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(ErgowatchAgent.class);
+  /** Wait for a record claimed by a producer but not yet published. */
+  private static final long CLAIMED_WAIT_NANOS = 50_000L;
+  private static final long REANCHOR_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final long REFUSED_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** The final ACK after BYE gets at least this long, even when the close deadline passed. */
+  private static final long BYE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long DROP_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+  private final AgentConfig config;
+  private final RecordBuffer buffer;
+  private final EpochClock clock;
+  private final InFlightWindow window;
+  private final PendingRecord pending;
+  private final ByteBuffer batch;
+  private final byte[] heartbeat = FrameEncoder.encode(Heartbeat.INSTANCE);
+  private final Backoff backoff;
+  private final RandomGenerator random;
+  private final int droppedSeriesId;
+  private final String address;
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicBoolean sleeping = new AtomicBoolean();
+  private final AtomicInteger waiters = new AtomicInteger();
+  private final Object progressLock = new Object();
+
+  private Hello hello;
+  private byte[] helloBytes;
+  private Thread thread;
+
+  // Read by other threads, written by the network thread.
+  private volatile Connection current;
+  private volatile Socket connecting;
+  private volatile boolean connected;
+  private volatile long session;
+  private volatile long ackedSeq;
+  private volatile long ackedRecords;
+  private volatile long sentRecords;
+  private volatile long windowDrops;
+  /** Every record at a buffer position below this one is acknowledged or dropped. */
+  private volatile long settled;
+  private volatile String refusal;
+  private volatile boolean terminated;
+
+  // Written by other threads.
+  private volatile boolean closing;
+  private volatile Bye bye = new Bye(Bye.Status.COMPLETED, "");
+  private volatile long closeDeadline;
+  private volatile boolean stopped;
+
+  // Network thread only.
+  private long highestSentSeq;
+  private long lastReanchor = System.nanoTime();
+  private boolean outage;
+  private long droppedLogged;
+  private long lastDropLog;
+
+  NetworkLoop(AgentConfig config, RecordBuffer buffer, EpochClock clock, RandomGenerator random) {
+    this.config = config;
+    this.buffer = buffer;
+    this.clock = clock;
+    this.random = random;
+    this.hello = config.hello();
+    this.helloBytes = FrameEncoder.encode(hello);
+    this.session = hello.session();
+    int maxValues = hello.series().size();
+    this.droppedSeriesId = maxValues - 1;
+    this.window = new InFlightWindow(config.maxInFlight(), maxValues);
+    this.pending = new PendingRecord(maxValues);
+    this.batch = ByteBuffer.allocate(Math.multiplyExact(config.batchMaxRecords(), window.maxFrameBytes()));
+    this.backoff = new Backoff(config.backoffInitialNanos(), config.backoffMaxNanos(), random);
+    this.address = config.address();
+  }
+
+  /** The thread that will run this loop; call once, before starting it. */
+  void bind(Thread networkThread) {
+    this.thread = networkThread;
+  }
+
+  @Override
+  public void run() {
+    try {
+      while (!stopped) {
+        if (refusal != null) {
+          discardAll();
+          if (closing) {
+            break;
+          }
+          LockSupport.parkNanos(this, REFUSED_POLL_NANOS);
+          continue;
+        }
+        if (closing && (!hasWork() || System.nanoTime() - closeDeadline >= 0)) {
+          break;
+        }
+        Connection c = connect();
+        if (c != null && stream(c)) {
+          break;
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      log.error("ergowatch: the network thread of run {} failed; its records are no longer sent", hello.run(), e);
+      throw e;
+    } finally {
+      finish();
+    }
+  }
+
+  // ---- connecting ---------------------------------------------------------------------------
+
+  /** One attempt: a live connection after its WELCOME, or null (after waiting out a backoff). */
+  private Connection connect() {
+    Socket socket = new Socket();
+    connecting = socket;
+    Connection c = null;
+    Frame answer;
+    try {
+      if (stopped) {
+        return null;
+      }
+      InetSocketAddress target = new InetSocketAddress(config.host(), config.port());
+      c = Connection.open(socket, target, address, millis(config.connectTimeoutNanos()),
+          millis(config.readTimeoutNanos()), thread);
+      answer = c.handshake(helloBytes);
+    } catch (IOException e) {
+      close(c, socket);
+      unreachable(Connection.describe(e));
+      return null;
+    } catch (FrameException e) {
+      close(c, socket);
+      unreachable("bad answer to HELLO: " + e);
+      return null;
+    } finally {
+      connecting = null;
+    }
+    if (answer instanceof ErrorFrame e) {
+      c.close();
+      refusedOrRetry(e);
+      return null;
+    }
+    if (!(answer instanceof Welcome w)) {
+      c.close();
+      unreachable("monitor answered HELLO with " + answer.type() + " instead of WELCOME");
+      return null;
+    }
+    if (window.maxFrameBytes() - Codec.LENGTH_BYTES > w.maxFrame()) {
+      c.close();
+      refuse("its max_frame " + w.maxFrame() + " is smaller than this run's largest STEP ("
+          + (window.maxFrameBytes() - Codec.LENGTH_BYTES) + " bytes)");
+      return null;
+    }
+    if (!welcome(w)) {
+      c.close();
+      return null; // new session: the caller reconnects at once with the new HELLO
+    }
+    try {
+      long readTimeout = config.readTimeoutNanos();
+      int tickMs = (int) Math.max(10, Math.min(1000, millis(readTimeout) / 2));
+      c.startReader(thread.getName() + "-reader", tickMs, readTimeout);
+    } catch (IOException e) {
+      c.close();
+      unreachable(Connection.describe(e));
+      return null;
+    }
+    current = c;
+    connected = true;
+    outage = false;
+    backoff.reset();
+    String resend = window.isEmpty() ? "" : ", resending from seq " + (window.acked() + 1);
+    log.info("ergowatch: connected to {} as run {} rank {}/{} (session {}){}", address, hello.run(),
+        hello.rank(), hello.world(), Long.toHexString(session), resend);
+    return c;
+  }
+
+  /**
+   * Applies a WELCOME to the window.
+   *
+   * @return false when the monitor lost records it had acknowledged: a new session was started
+   *     and the connection must be replaced
+   */
+  private boolean welcome(Welcome w) {
+    long a = w.ackedSeq();
+    if (a < window.acked()) {
+      long oldSession = session;
+      long oldAcked = window.acked();
+      long base = window.acked();
+      window.renumberFromOne();
+      highestSentSeq = Math.max(0, highestSentSeq - base);
+      newSession();
+      publishProgress();
+      log.warn("ergowatch: monitor at {} knows seq {} of session {} but had acknowledged {}: it lost records;"
+          + " continuing as new session {} with the {} unacknowledged records renumbered from 1",
+          address, a, Long.toHexString(oldSession), oldAcked, Long.toHexString(session), window.size());
+      return false;
+    }
+    if (a > window.last()) {
+      log.warn("ergowatch: monitor at {} has seq {} of session {} but this agent sent only up to {};"
+          + " numbering continues at {}", address, a, Long.toHexString(session), window.last(), a + 1);
+      ackedRecords += window.skipTo(a);
+      highestSentSeq = a;
+    } else {
+      ackedRecords += window.release(a);
+    }
+    publishProgress();
+    return true;
+  }
+
+  private void newSession() {
+    long s = random.nextLong();
+    hello = new Hello(hello.run(), hello.job(), hello.token(), s, hello.rank(), hello.world(), hello.mode(),
+        hello.series(), hello.labels());
+    helloBytes = FrameEncoder.encode(hello);
+    session = s;
+  }
+
+  private void refusedOrRetry(ErrorFrame e) {
+    switch (e.code()) {
+      case UNAUTHORIZED, INVALID_NAME, UNSUPPORTED_VERSION, BAD_FRAME, LIMIT_EXCEEDED ->
+          refuse(e.code() + " " + e.message());
+      default -> {
+        long delay = backoff.nextDelayNanos();
+        log.warn("ergowatch: monitor at {} answered the HELLO of run {} with {} {}; retrying in {} ms",
+            address, hello.run(), e.code(), e.message(), millis(delay));
+        outage = true;
+        pause(delay);
+      }
+    }
+  }
+
+  private void refuse(String why) {
+    refusal = why;
+    connected = false;
+    log.error("ergowatch: monitor at {} refused run {} rank {}/{}: {}; not retrying,"
+        + " records of this run are being dropped", address, hello.run(), hello.rank(), hello.world(), why);
+    windowDrops += window.size();
+    window.release(window.last());
+    discardAll();
+  }
+
+  private void unreachable(String reason) {
+    connected = false;
+    long delay = backoff.nextDelayNanos();
+    if (!outage) {
+      outage = true;
+      log.warn("ergowatch: cannot reach the monitor at {}: {}; retrying in {} ms, buffering up to {} records",
+          address, reason, millis(delay), buffer.capacity());
+    } else {
+      log.debug("ergowatch: cannot reach the monitor at {}: {}; retrying in {} ms", address, reason, millis(delay));
+    }
+    pause(delay);
+  }
+
+  /** Waits out a backoff; a close cuts it short at its deadline. */
+  private void pause(long delayNanos) {
+    long until = System.nanoTime() + delayNanos;
+    while (!stopped) {
+      long now = System.nanoTime();
+      long limit = closing && closeDeadline - until < 0 ? closeDeadline : until;
+      if (now - limit >= 0) {
+        return;
+      }
+      logDrops(now);
+      LockSupport.parkNanos(this, limit - now);
+    }
+  }
+
+  // ---- streaming ----------------------------------------------------------------------------
+
+  /**
+   * Streams on a live connection until it fails (false, after the backoff) or the agent has
+   * closed (true).
+   */
+  private boolean stream(Connection c) {
+    long flushInterval = config.flushIntervalNanos();
+    long heartbeatInterval = config.heartbeatIntervalNanos();
+    long readTimeout = config.readTimeoutNanos();
+    int batchMax = config.batchMaxRecords();
+    int frameMax = window.maxFrameBytes();
+    long now = System.nanoTime();
+    long sendSeq = window.acked() + 1;
+    long lastStep = now - flushInterval; // idle: the first records go out at once
+    long lastBeat = now;
+    long lastAckProgress = now;
+    long batchStart = now;
+    int batched = 0;
+    batch.clear();
+    try {
+      for (;;) {
+        if (c.failed()) {
+          return disconnected(c);
+        }
+        if (stopped) {
+          c.close();
+          return true;
+        }
+        now = System.nanoTime();
+        if (now - lastReanchor >= REANCHOR_NANOS) {
+          clock.reanchor();
+          lastReanchor = now;
+        }
+        long a = c.acked();
+        if (a > window.acked()) {
+          applyAck(a);
+          lastAckProgress = now;
+        }
+        if (sendSeq <= window.acked()) {
+          sendSeq = window.acked() + 1;
+        }
+        boolean closingNow = closing;
+        if (closingNow && (!hasWork() || now - closeDeadline >= 0)) {
+          if (batched > 0) {
+            c.write(batch.array(), 0, batch.position());
+            sentUpTo(sendSeq - 1);
+          }
+          return sayBye(c);
+        }
+
+        boolean batchFull = false;
+        boolean windowFull = false;
+        for (;;) {
+          if (batched >= batchMax || batch.remaining() < frameMax) {
+            batchFull = true;
+            break;
+          }
+          if (sendSeq <= window.last()) {
+            if (batched++ == 0) {
+              batchStart = now;
+            }
+            window.copyFrame(sendSeq, batch);
+            sendSeq++;
+            continue;
+          }
+          if (window.isFull()) {
+            windowFull = true;
+            break;
+          }
+          if (!buffer.take(pending)) {
+            break;
+          }
+          appendDropped(pending);
+          if (window.isEmpty()) {
+            lastAckProgress = now;
+          }
+          window.append(pending);
+        }
+        publishProgress();
+
+        if (batched > 0) {
+          if (batchFull || windowFull || closingNow || waiters.get() > 0
+              || now - lastStep >= flushInterval || now - batchStart >= flushInterval) {
+            c.write(batch.array(), 0, batch.position());
+            sentUpTo(sendSeq - 1);
+            batch.clear();
+            batched = 0;
+            lastStep = now;
+            continue;
+          }
+        } else if (now - later(lastStep, lastBeat) >= heartbeatInterval) {
+          c.write(heartbeat, 0, heartbeat.length);
+          lastBeat = now;
+          continue;
+        }
+        if (!window.isEmpty() && now - lastAckProgress >= readTimeout) {
+          c.fail("no ACK from the monitor for " + millis(now - lastAckProgress) + " ms");
+          continue;
+        }
+        logDrops(now);
+
+        long due = later(lastStep, lastBeat) + heartbeatInterval;
+        due = earlier(due, lastReanchor + REANCHOR_NANOS);
+        if (!window.isEmpty()) {
+          due = earlier(due, lastAckProgress + readTimeout);
+        }
+        if (batched > 0) {
+          parkUntil(earlier(due, batchStart + flushInterval)); // lingering for a fuller batch
+        } else if (windowFull) {
+          parkUntil(due); // the reader wakes us on ACK
+        } else if (buffer.hasPending()) {
+          LockSupport.parkNanos(this, CLAIMED_WAIT_NANOS); // a producer is mid-copy
+        } else {
+          sleeping.set(true);
+          if (!buffer.hasPending() && !closing && waiters.get() == 0) {
+            parkUntil(due);
+          }
+          sleeping.set(false);
+        }
+      }
+    } catch (IOException e) {
+      // Connection.write has recorded the reason in c.
+      return disconnected(c);
+    }
+  }
+
+  /** Adds the running drop total to a record once anything was dropped. */
+  private void appendDropped(PendingRecord r) {
+    long d = totalDropped();
+    if (d > 0) {
+      r.ids[r.count] = droppedSeriesId;
+      r.values[r.count] = d;
+      r.count++;
+    }
+  }
+
+  private void applyAck(long a) {
+    if (a > window.last()) {
+      log.warn("ergowatch: monitor at {} acknowledged seq {} but this agent sent only up to {}",
+          address, a, window.last());
+    }
+    ackedRecords += window.release(a);
+    publishProgress();
+  }
+
+  private void sentUpTo(long seq) {
+    if (seq > highestSentSeq) {
+      sentRecords += seq - highestSentSeq;
+      highestSentSeq = seq;
+    }
+  }
+
+  private boolean sayBye(Connection c) throws IOException {
+    byte[] b = FrameEncoder.encode(bye);
+    c.write(b, 0, b.length);
+    long until = later(closeDeadline, System.nanoTime() + BYE_WAIT_NANOS);
+    // The monitor answers BYE with its final ACK and closes: wait for the close.
+    while (!c.failed() && !stopped) {
+      long left = until - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      LockSupport.parkNanos(this, left);
+    }
+    long a = c.acked();
+    if (a > window.acked()) {
+      applyAck(a);
+    }
+    c.close();
+    current = null;
+    connected = false;
+    return true;
+  }
+
+  private boolean disconnected(Connection c) {
+    c.close();
+    current = null;
+    connected = false;
+    outage = true;
+    ErrorFrame error = c.error();
+    if (error != null) {
+      long delay = backoff.maxDelayNanos();
+      log.error("ergowatch: monitor at {} ended the connection of run {} with {} {}; reconnecting in {} ms",
+          address, hello.run(), error.code(), error.message(), millis(delay));
+      pause(delay);
+    } else {
+      long delay = backoff.nextDelayNanos();
+      log.warn("ergowatch: disconnected from {}: {}; reconnecting in {} ms", address, c.failure(), millis(delay));
+      pause(delay);
+    }
+    return false;
+  }
+
+  // ---- progress and shutdown ----------------------------------------------------------------
+
+  private boolean hasWork() {
+    return buffer.hasPending() || !window.isEmpty();
+  }
+
+  private void discardAll() {
+    buffer.discardAll();
+    publishProgress();
+  }
+
+  private void publishProgress() {
+    ackedSeq = window.acked();
+    settled = window.isEmpty() ? buffer.consumedPosition() : window.positionOf(window.acked() + 1);
+    if (waiters.get() > 0) {
+      synchronized (progressLock) {
+        progressLock.notifyAll();
+      }
+    }
+  }
+
+  private void logDrops(long now) {
+    long d = totalDropped();
+    if (d > droppedLogged && (lastDropLog == 0 || now - lastDropLog >= DROP_LOG_INTERVAL_NANOS)) {
+      log.warn("ergowatch: buffer of run {} is full ({} records): dropped the oldest unsent records, {} so far",
+          hello.run(), buffer.capacity(), d);
+      droppedLogged = d;
+      lastDropLog = now | 1L;
+    }
+  }
+
+  private void finish() {
+    Connection c = current;
+    if (c != null) {
+      c.close();
+    }
+    current = null;
+    connected = false;
+    long unsent = buffer.discardAll();
+    long unacked = window.size();
+    windowDrops += unacked;
+    window.release(window.last());
+    terminated = true;
+    publishProgress();
+    synchronized (progressLock) {
+      progressLock.notifyAll();
+    }
+    if (unsent + unacked > 0 && refusal == null) {
+      log.warn("ergowatch: run {} closed with {} records undelivered ({} never sent, {} not acknowledged)",
+          hello.run(), unsent + unacked, unsent, unacked);
+    }
+    log.info("ergowatch: run {} closed: {} records recorded, {} acknowledged, {} dropped",
+        hello.run(), recordedCount(), ackedRecords, droppedCount());
+  }
+
+  // ---- called from other threads ------------------------------------------------------------
+
+  /** Wakes the network thread if it sleeps for lack of records; cheap when it does not. */
+  void signal() {
+    if (sleeping.get() && sleeping.compareAndSet(true, false)) {
+      LockSupport.unpark(thread);
+    }
+  }
+
+  /** Starts the close: flush until the deadline, then BYE. */
+  void requestClose(Bye b, long timeoutNanos) {
+    bye = b;
+    closeDeadline = System.nanoTime() + timeoutNanos;
+    closing = true;
+    LockSupport.unpark(thread);
+  }
+
+  /** Gives up on everything at once: closes the connection or the connect in progress. */
+  void stop() {
+    stopped = true;
+    Socket s = connecting;
+    if (s != null) {
+      Connection.closeQuietly(s);
+    }
+    Connection c = current;
+    if (c != null) {
+      c.fail("agent stopped");
+    }
+    LockSupport.unpark(thread);
+  }
+
+  void forceReconnect() {
+    Connection c = current;
+    if (c != null) {
+      c.fail("reconnect forced (test hook)");
+    }
+  }
+
+  /** Counts a record() after close as dropped. */
+  long reject() {
+    return rejected.incrementAndGet();
+  }
+
+  /**
+   * Waits until every record below {@code position} is acknowledged or dropped.
+   *
+   * @return false on timeout or interrupt (the interrupt flag is kept)
+   */
+  boolean awaitSettled(long position, long timeoutNanos) {
+    if (settled >= position) {
+      return true;
+    }
+    long deadline = System.nanoTime() + timeoutNanos;
+    waiters.incrementAndGet();
+    LockSupport.unpark(thread);
+    try {
+      synchronized (progressLock) {
+        while (settled < position) {
+          if (terminated) {
+            return settled >= position;
+          }
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            return false;
+          }
+          TimeUnit.NANOSECONDS.timedWait(progressLock, left);
+        }
+        return true;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      waiters.decrementAndGet();
+    }
+  }
+
+  boolean connected() {
+    return connected;
+  }
+
+  long session() {
+    return session;
+  }
+
+  long ackedSeq() {
+    return ackedSeq;
+  }
+
+  long ackedCount() {
+    return ackedRecords;
+  }
+
+  long sentCount() {
+    return sentRecords;
+  }
+
+  long recordedCount() {
+    return buffer.recordedCount() + rejected.get();
+  }
+
+  long droppedCount() {
+    if (terminated) {
+      return recordedCount() - ackedRecords;
+    }
+    return totalDropped();
+  }
+
+  private long totalDropped() {
+    return buffer.droppedCount() + windowDrops + rejected.get();
+  }
+
+  /** Why the monitor refused this run ("CODE message"), or null. */
+  String refusal() {
+    return refusal;
+  }
+
+  boolean terminated() {
+    return terminated;
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private static void close(Connection c, Socket socket) {
+    if (c != null) {
+      c.close();
+    } else {
+      Connection.closeQuietly(socket);
+    }
+  }
+
+  private static void parkUntil(long due) {
+    long left = due - System.nanoTime();
+    if (left > 0) {
+      LockSupport.parkNanos(left);
+    }
+  }
+
+  private static long later(long a, long b) {
+    return a - b >= 0 ? a : b;
+  }
+
+  private static long earlier(long a, long b) {
+    return a - b <= 0 ? a : b;
+  }
+
+  private static int millis(long nanos) {
+    return (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(nanos));
+  }
+}

@@ -1,0 +1,184 @@
+package io.ergowatch.monitor.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Builds a {@link MonitorConfig}: defaults, then a YAML file (flat keys such as
+ * {@code ingest-port: 7479}), then {@code ERGOWATCH_*} environment variables
+ * ({@code ERGOWATCH_INGEST_PORT}), then command-line flags; later sources win. Unknown keys
+ * and bad values are errors that name the key and the source, never silently ignored.
+ */
+public final class ConfigLoader {
+  /** Every key, in documentation order. */
+  public static final List<String> KEYS = List.of(
+      "ingest-host", "ingest-port", "http-host", "http-port", "data-dir", "silence-timeout", "retention",
+      "max-frame", "ack-interval", "idle-timeout", "rank-grace", "lanes", "drain-timeout");
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+
+  private ConfigLoader() {}
+
+  /**
+   * @param file YAML file, or null
+   * @param env the process environment (only ERGOWATCH_* keys are read)
+   * @param flags values given on the command line, by key
+   */
+  public static MonitorConfig load(Path file, Map<String, String> env, Map<String, String> flags) {
+    Map<String, Sourced> values = new LinkedHashMap<>();
+    if (file != null) {
+      readYaml(file).forEach((k, v) -> values.put(k, new Sourced(v, file.toString())));
+    }
+    for (String key : KEYS) {
+      String var = envName(key);
+      if (env.containsKey(var)) {
+        values.put(key, new Sourced(env.get(var), "environment variable " + var));
+      }
+    }
+    for (Map.Entry<String, String> f : flags.entrySet()) {
+      if (!KEYS.contains(f.getKey())) {
+        throw new IllegalArgumentException("unknown flag key " + f.getKey());
+      }
+      values.put(f.getKey(), new Sourced(f.getValue(), "flag --" + f.getKey()));
+    }
+    MonitorConfig d = MonitorConfig.defaults();
+    return new MonitorConfig(
+        string(values, "ingest-host", d.ingestHost()),
+        port(values, "ingest-port", d.ingestPort()),
+        string(values, "http-host", d.httpHost()),
+        port(values, "http-port", d.httpPort()),
+        values.containsKey("data-dir") ? Path.of(values.get("data-dir").value) : d.dataDir(),
+        duration(values, "silence-timeout", d.silenceTimeout()),
+        duration(values, "retention", d.retention()),
+        intIn(values, "max-frame", d.maxFrame(), 64, Integer.MAX_VALUE),
+        duration(values, "ack-interval", d.ackInterval()),
+        duration(values, "idle-timeout", d.idleTimeout()),
+        duration(values, "rank-grace", d.rankGrace()),
+        intIn(values, "lanes", d.lanes(), 1, 1024),
+        duration(values, "drain-timeout", d.drainTimeout()));
+  }
+
+  /** ingest-port → ERGOWATCH_INGEST_PORT. */
+  public static String envName(String key) {
+    return "ERGOWATCH_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
+  }
+
+  private static Map<String, String> readYaml(Path file) {
+    JsonNode root;
+    try {
+      root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new ConfigException("config file " + file + " does not exist");
+    } catch (IOException e) {
+      throw new ConfigException("config file " + file + " is not valid YAML: " + firstLine(e.getMessage()));
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    if (root == null || root.isMissingNode() || root.isNull()) {
+      return out;
+    }
+    if (!root.isObject()) {
+      throw new ConfigException("config file " + file + " must be a mapping of keys to values, e.g. 'ingest-port: 7479'");
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!KEYS.contains(e.getKey())) {
+        throw new ConfigException("unknown key '" + e.getKey() + "' in " + file + "; known keys: " + String.join(", ", KEYS));
+      }
+      if (!e.getValue().isValueNode()) {
+        throw new ConfigException("key '" + e.getKey() + "' in " + file + " must be a single value");
+      }
+      out.put(e.getKey(), e.getValue().asText());
+    }
+    return out;
+  }
+
+  private static String firstLine(String s) {
+    return s == null ? "" : s.lines().findFirst().orElse("");
+  }
+
+  private static String string(Map<String, Sourced> v, String key, String def) {
+    Sourced s = v.get(key);
+    if (s == null) {
+      return def;
+    }
+    if (s.value.isBlank()) {
+      throw bad(key, s, "must not be empty");
+    }
+    return s.value.trim();
+  }
+
+  private static int port(Map<String, Sourced> v, String key, int def) {
+    return intIn(v, key, def, 0, 65535);
+  }
+
+  private static int intIn(Map<String, Sourced> v, String key, int def, int min, int max) {
+    Sourced s = v.get(key);
+    if (s == null) {
+      return def;
+    }
+    try {
+      int n = Integer.parseInt(s.value.trim());
+      if (n < min || n > max) {
+        throw bad(key, s, "must be between " + min + " and " + max);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw bad(key, s, "is not an integer");
+    }
+  }
+
+  /** Parses 250ms, 30s, 5m, 1h, 2d (or a plain number of seconds). */
+  public static Duration parseDuration(String text) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    if (t.matches("\\d+")) {
+      return Duration.ofSeconds(Long.parseLong(t));
+    }
+    Matcher m = DURATION.matcher(t);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a duration");
+    }
+    long n = Long.parseLong(m.group(1));
+    switch (m.group(2)) {
+      case "ms": return Duration.ofMillis(n);
+      case "s": return Duration.ofSeconds(n);
+      case "m": return Duration.ofMinutes(n);
+      case "h": return Duration.ofHours(n);
+      default: return Duration.ofDays(n);
+    }
+  }
+
+  private static Duration duration(Map<String, Sourced> v, String key, Duration def) {
+    Sourced s = v.get(key);
+    if (s == null) {
+      return def;
+    }
+    Duration d;
+    try {
+      d = parseDuration(s.value);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw bad(key, s, "is not a duration (use e.g. 250ms, 30s, 5m, 1h, 2d)");
+    }
+    if (d.isZero()) {
+      throw bad(key, s, "must be longer than 0");
+    }
+    return d;
+  }
+
+  private static ConfigException bad(String key, Sourced s, String what) {
+    return new ConfigException("config key '" + key + "' = '" + s.value + "' (from " + s.source + ") " + what);
+  }
+
+  private record Sourced(String value, String source) {}
+}

@@ -1,0 +1,44 @@
+package io.ergowatch.monitor.config;
+
+import io.ergowatch.monitor.analytics.AnalyticsSettings;
+import io.ergowatch.monitor.ingest.IngestSettings;
+import io.ergowatch.monitor.pipeline.PipelineSettings;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Every setting of the monitor, validated, in one immutable record built by
+ * {@link ConfigLoader} from defaults, a YAML file, {@code ERGOWATCH_*} variables and flags.
+ * docs/operations.md documents each key.
+ */
+public record MonitorConfig(
+    String ingestHost,
+    int ingestPort,
+    String httpHost,
+    int httpPort,
+    Path dataDir,
+    Duration silenceTimeout,
+    Duration retention,
+    int maxFrame,
+    Duration ackInterval,
+    Duration idleTimeout,
+    Duration rankGrace,
+    int lanes,
+    Duration drainTimeout) {
+
+  public static MonitorConfig defaults() {
+    return new MonitorConfig("0.0.0.0", 7479, "0.0.0.0", 9479, Path.of("ergowatch-data"),
+        Duration.ofSeconds(120), Duration.ofHours(1), io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
+        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(30),
+        Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10));
+  }
+
+  public IngestSettings ingest() {
+    return new IngestSettings(ingestHost, ingestPort, maxFrame, ackInterval, idleTimeout, drainTimeout);
+  }
+
+  public PipelineSettings pipeline() {
+    return new PipelineSettings(lanes, 256, rankGrace, 4096, silenceTimeout, retention,
+        Duration.ofMillis(250), AnalyticsSettings.defaults());
+  }
+}

@@ -1,0 +1,118 @@
+package io.ergowatch.monitor.export;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ergowatch.monitor.pipeline.Pipeline;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * The read-only HTTP side (default port 9479): {@code /metrics} (Prometheus text or
+ * OpenMetrics by content negotiation), {@code /api/runs}, {@code /api/runs/{run}},
+ * {@code /healthz}, {@code /readyz}. Every error is a 4xx/5xx with a one-line message.
+ */
+public final class HttpApi implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+
+  private final DisposableServer server;
+  private final PrometheusRegistry registry;
+  private final Pipeline pipeline;
+  private final RunJson json;
+  private final ObjectMapper mapper;
+  private final ExpositionFormats formats = ExpositionFormats.init();
+  private final BooleanSupplier ready;
+
+  private HttpApi(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready) {
+    this.registry = registry;
+    this.pipeline = pipeline;
+    this.mapper = new ObjectMapper();
+    this.json = new RunJson(mapper);
+    this.ready = ready;
+    this.server = HttpServer.create()
+        .host(host)
+        .port(port)
+        .route(routes -> routes
+            .get("/metrics", (req, res) -> metrics(req.requestHeaders().get(HttpHeaderNames.ACCEPT), res))
+            .get("/api/runs", (req, res) -> sendJson(res, pipeline.snapshots().map(json::list)))
+            .get("/api/runs/{run}", (req, res) -> run(req.param("run"), res))
+            .get("/healthz", (req, res) -> text(res, HttpResponseStatus.OK, "ok\n"))
+            .get("/readyz", (req, res) -> ready.getAsBoolean()
+                ? text(res, HttpResponseStatus.OK, "ready\n")
+                : text(res, HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready: ingestion is not accepting connections\n"))
+            .get("/", (req, res) -> text(res, HttpResponseStatus.OK,
+                "ergowatch monitor\n\n/metrics          Prometheus metrics\n/api/runs         runs (JSON)\n"
+                    + "/api/runs/{run}   one run (JSON)\n/healthz /readyz  probes\n"))
+            .route(r -> true, (req, res) -> text(res, HttpResponseStatus.NOT_FOUND,
+                "not found: " + req.method() + " " + req.uri() + " (try /metrics, /api/runs, /api/runs/{run}, /healthz, /readyz)\n")))
+        .bindNow();
+  }
+
+  public static HttpApi start(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready) {
+    return new HttpApi(host, port, registry, pipeline, ready);
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.address()).getPort();
+  }
+
+  private Mono<Void> metrics(String accept, HttpServerResponse res) {
+    ExpositionFormatWriter writer = formats.findWriter(accept);
+    // scrape() waits for the lanes' snapshots: keep that off the event loop.
+    return Mono.fromCallable(() -> {
+          ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+          writer.write(out, registry.scrape());
+          return out.toByteArray();
+        })
+        .subscribeOn(Schedulers.boundedElastic())
+        .flatMap(bytes -> res.header(HttpHeaderNames.CONTENT_TYPE, writer.getContentType())
+            .sendByteArray(Mono.just(bytes)).then())
+        .onErrorResume(e -> {
+          log.warn("scrape failed: {}", e.toString());
+          return text(res, HttpResponseStatus.SERVICE_UNAVAILABLE, "scrape failed: " + e.getMessage() + "\n");
+        });
+  }
+
+  private Mono<Void> run(String run, HttpServerResponse res) {
+    return pipeline.snapshot(run).flatMap(s -> s.isPresent()
+        ? sendJson(res, Mono.just(json.detail(s.get())))
+        : text(res, HttpResponseStatus.NOT_FOUND, "unknown run: " + run
+            + " (not seen, or finished/silent for longer than the retention)\n"));
+  }
+
+  private Mono<Void> sendJson(HttpServerResponse res, Mono<? extends com.fasterxml.jackson.databind.JsonNode> body) {
+    return body.flatMap(node -> {
+      byte[] bytes;
+      try {
+        bytes = mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(node);
+      } catch (Exception e) {
+        return text(res, HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot render JSON: " + e.getMessage() + "\n");
+      }
+      return res.header(HttpHeaderNames.CONTENT_TYPE, "application/json").sendByteArray(Mono.just(bytes)).then();
+    });
+  }
+
+  private static Mono<Void> text(HttpServerResponse res, HttpResponseStatus status, String body) {
+    return res.status(status).header(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .sendString(Mono.just(body), StandardCharsets.UTF_8).then();
+  }
+
+  @Override
+  public void close() {
+    server.disposeNow(Duration.ofSeconds(5));
+  }
+
+}

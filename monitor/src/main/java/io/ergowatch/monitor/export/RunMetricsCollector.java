@@ -1,0 +1,150 @@
+package io.ergowatch.monitor.export;
+
+import io.ergowatch.monitor.analytics.RunSnapshot;
+import io.ergowatch.monitor.analytics.RunState;
+import io.ergowatch.monitor.analytics.RunStatus;
+import io.ergowatch.monitor.analytics.SeriesSnapshot;
+import io.ergowatch.monitor.pipeline.LagHistogram;
+import io.ergowatch.monitor.pipeline.Pipeline;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Turns run snapshots into Prometheus metric families at scrape time: the per-run metrics of
+ * docs/interfaces.md and the pipeline lag histogram. A run that leaves the pipeline's visible
+ * set is simply no longer emitted. {@link #collect()} waits for the lanes (bounded), so the
+ * HTTP layer calls the registry off the event loop.
+ */
+public final class RunMetricsCollector implements MultiCollector {
+  /** HELLO labels copied onto ergowatch_run_info; anything else stays in the JSON API only. */
+  public static final Set<String> INFO_LABELS = Set.of(
+      "optimizer", "model", "dataset", "framework", "host", "seed", "lr", "batch_size", "beta1", "beta2",
+      "momentum", "user", "git_commit", "experiment");
+
+  private final Pipeline pipeline;
+  private final Duration timeout;
+
+  public RunMetricsCollector(Pipeline pipeline, Duration timeout) {
+    this.pipeline = pipeline;
+    this.timeout = timeout;
+  }
+
+  @Override
+  public MetricSnapshots collect() {
+    List<RunSnapshot> runs = pipeline.snapshots().block(timeout);
+    Pipeline.LagSnapshot lag = pipeline.lag().block(timeout);
+    List<MetricSnapshot> out = new ArrayList<>(toMetrics(runs == null ? List.of() : runs));
+    if (lag != null) {
+      out.add(lagHistogram(lag));
+    }
+    return new MetricSnapshots(out);
+  }
+
+  /** The per-run families for a list of snapshots (pure; tested directly). */
+  public static List<MetricSnapshot> toMetrics(List<RunSnapshot> runs) {
+    List<MetricSnapshot> out = new ArrayList<>();
+    InfoSnapshot.Builder info = InfoSnapshot.builder().name("ergowatch_run")
+        .help("One per run, with its metadata from HELLO (allow-listed keys)");
+    GaugeSnapshot.Builder state = GaugeSnapshot.builder().name("ergowatch_run_state")
+        .help("Health verdict of the run: 1 for the current state, 0 for the others");
+    GaugeSnapshot.Builder status = GaugeSnapshot.builder().name("ergowatch_run_status")
+        .help("Lifecycle of the run: 1 for live, silent or finished");
+    CounterSnapshot.Builder steps = CounterSnapshot.builder().name("ergowatch_steps")
+        .help("Step records processed for the run");
+    for (RunSnapshot r : runs) {
+      Labels base = Labels.of("run", r.run(), "job", r.job());
+      Labels infoLabels = base;
+      for (Map.Entry<String, String> l : new java.util.TreeMap<>(r.labels()).entrySet()) {
+        if (INFO_LABELS.contains(l.getKey())) {
+          infoLabels = infoLabels.add(l.getKey(), l.getValue());
+        }
+      }
+      info.dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder().labels(infoLabels).build());
+      for (RunState s : RunState.values()) {
+        state.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+            .labels(base.add("state", s.label())).value(s == r.state() ? 1 : 0).build());
+      }
+      for (RunStatus s : RunStatus.values()) {
+        status.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+            .labels(base.add("status", s.label())).value(s == r.status() ? 1 : 0).build());
+      }
+      steps.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(base).value(r.steps()).build());
+    }
+    out.add(info.build());
+    out.add(state.build());
+    out.add(status.build());
+    out.add(steps.build());
+    out.add(gauge(runs, "ergowatch_last_step", "Latest training step seen", r -> r.lastStep()));
+    out.add(gauge(runs, "ergowatch_last_record_timestamp_seconds",
+        "Agent wall clock of the latest record, Unix seconds", r -> r.lastRecordTimeNanos() / 1e9));
+    out.add(gauge(runs, "ergowatch_loss", "Latest training loss (NaN and Inf are reported as sent)", RunSnapshot::loss));
+    out.add(gauge(runs, "ergowatch_grad_norm", "Latest minibatch gradient norm, sqrt(grad_sq)", RunSnapshot::gradNorm));
+    out.add(gauge(runs, "ergowatch_learning_rate", "Latest learning rate", RunSnapshot::learningRate));
+    GaugeSnapshot.Builder ergodic = GaugeSnapshot.builder().name("ergowatch_series_ergodic_mean")
+        .help("Cesaro mean of each series since its burn-in point (restarted when lr moves by more than 10%)");
+    for (RunSnapshot r : runs) {
+      for (SeriesSnapshot s : r.series()) {
+        if (exported(s.name())) {
+          ergodic.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+              .labels(Labels.of("run", r.run(), "job", r.job(), "series", s.name()))
+              .value(s.ergodicMean()).build());
+        }
+      }
+    }
+    out.add(ergodic.build());
+    return out;
+  }
+
+  /**
+   * Series exported per name: the well-known ones. User series stay in the JSON API until the
+   * configurable allow-list lands, keeping /metrics cardinality bounded.
+   */
+  static boolean exported(String name) {
+    if (name.startsWith("proj.")) {
+      return false; // 32 projections per run: JSON only, they matter as a set, not one by one
+    }
+    switch (name) {
+      case "loss": case "lr": case "batch_size": case "local_batch_size": case "nonfinite": case "grad_sq":
+      case "grad_local_sq": case "weight_sq": case "update_sq": case "update_dot_prev": case "grad_dot_update":
+      case "ema_grad_dot": case "ema_dist_sq": case "ema_update_dot": case "ref_grad_dot": case "ref_dist_sq":
+      case "ref_grad_sq": case "sharpness": case "agent_dropped":
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private static GaugeSnapshot gauge(List<RunSnapshot> runs, String name, String help, ToDoubleFunction<RunSnapshot> f) {
+    GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+    for (RunSnapshot r : runs) {
+      b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+          .labels(Labels.of("run", r.run(), "job", r.job())).value(f.applyAsDouble(r)).build());
+    }
+    return b.build();
+  }
+
+  static HistogramSnapshot lagHistogram(Pipeline.LagSnapshot lag) {
+    double[] bounds = new double[LagHistogram.BOUNDS.length + 1];
+    System.arraycopy(LagHistogram.BOUNDS, 0, bounds, 0, LagHistogram.BOUNDS.length);
+    bounds[bounds.length - 1] = Double.POSITIVE_INFINITY;
+    return HistogramSnapshot.builder().name("ergowatch_pipeline_lag_seconds")
+        .help("Lag from the agent's record time to analytics done")
+        .dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
+            .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, lag.counts()))
+            .sum(lag.sumSeconds()).build())
+        .build();
+  }
+}

@@ -1,0 +1,38 @@
+package io.ergowatch.monitor.ingest;
+
+import java.time.Duration;
+
+/**
+ * Settings of the EWP/1 listener.
+ *
+ * @param host interface to bind
+ * @param port TCP port, 0 for any free one
+ * @param maxFrame largest frame body accepted (type + payload), told to agents in WELCOME
+ * @param ackInterval how often a connection sends its cumulative ACK while records flow
+ * @param idleTimeout a connection that sends nothing (not even HEARTBEAT) this long is closed
+ * @param drainTimeout how long a graceful shutdown waits for connections to drain
+ */
+public record IngestSettings(
+    String host, int port, int maxFrame, Duration ackInterval, Duration idleTimeout, Duration drainTimeout) {
+
+  public static IngestSettings defaults() {
+    return new IngestSettings("0.0.0.0", 7479, io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
+        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(10));
+  }
+
+  public IngestSettings withPort(int p) {
+    return new IngestSettings(host, p, maxFrame, ackInterval, idleTimeout, drainTimeout);
+  }
+
+  public IngestSettings withHost(String h) {
+    return new IngestSettings(h, port, maxFrame, ackInterval, idleTimeout, drainTimeout);
+  }
+
+  public IngestSettings withMaxFrame(int m) {
+    return new IngestSettings(host, port, m, ackInterval, idleTimeout, drainTimeout);
+  }
+
+  public IngestSettings withIdleTimeout(Duration d) {
+    return new IngestSettings(host, port, maxFrame, ackInterval, d, drainTimeout);
+  }
+}

@@ -1,0 +1,206 @@
+package io.ergowatch.monitor.pipeline;
+
+import io.ergowatch.monitor.analytics.RunSnapshot;
+import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.Hello;
+import io.ergowatch.protocol.Label;
+import io.ergowatch.protocol.Step;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The per-run pipeline: records keyed by run flow to the run's lane, in order within a run,
+ * runs in parallel across lanes, with backpressure all the way back to the socket (a
+ * connection may have at most {@code prefetch} STEPs queued for its lane; while the queue is
+ * full its Flux requests nothing, and Reactor Netty stops reading the socket).
+ *
+ * <p>Deduplication is decided on the lane, the one place that sees every record of a run in
+ * order: a STEP whose seq is not above its session's recorded seq is a resend and is dropped
+ * there, so a record reaches the analytics exactly once even when an old and a new connection
+ * of the same (run, rank) overlap.
+ *
+ * <pre>{@code
+ * Pipeline p = new Pipeline(PipelineSettings.defaults(), () -> System.currentTimeMillis() * 1_000_000);
+ * Registration reg = p.open(hello, connection).block();
+ * p.ingest(reg, steps).sample(Duration.ofMillis(100)).map(s -> new Ack(reg.ackedSeq()));
+ * }</pre>
+ */
+public final class Pipeline implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Pipeline.class);
+
+  private final PipelineSettings settings;
+  private final LongSupplier clock;
+  private final Lane[] lanes;
+  private final LongAdder duplicates = new LongAdder();
+
+  /**
+   * @param wallClockNanos Unix epoch nanoseconds, the same clock as the agents' STEP.time
+   */
+  public Pipeline(PipelineSettings settings, LongSupplier wallClockNanos) {
+    this.settings = settings;
+    this.clock = wallClockNanos;
+    this.lanes = new Lane[settings.lanes()];
+    for (int i = 0; i < lanes.length; i++) {
+      lanes[i] = new Lane(i, settings, wallClockNanos, duplicates);
+    }
+  }
+
+  public PipelineSettings settings() {
+    return settings;
+  }
+
+  private Lane laneOf(String run) {
+    return lanes[Math.floorMod(run.hashCode(), lanes.length)];
+  }
+
+  /**
+   * Registers an accepted HELLO on its run's lane. A connection already streaming the same
+   * (run, rank) is closed: the newer one wins, so a reconnecting agent never waits for a dead
+   * socket to time out.
+   *
+   * @param connection disposed if a newer connection replaces it
+   */
+  public Mono<Registration> open(Hello hello, Disposable connection) {
+    Lane lane = laneOf(hello.run());
+    return Mono.fromCallable(() -> register(lane, hello, connection)).subscribeOn(lane.scheduler);
+  }
+
+  private Registration register(Lane lane, Hello h, Disposable connection) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    for (Label l : h.labels()) {
+      labels.put(l.key(), l.value());
+    }
+    RunEntry e = lane.entry(h.run(), h.job(), labels);
+    long now = clock.getAsLong();
+    e.core.onHello(h.world(), h.mode().name().toLowerCase(java.util.Locale.ROOT), labels, now);
+    e.world = h.world();
+    e.assembler.configure(h.world(), h.mode(), now);
+    e.byeRanks.remove(h.rank());
+    int[] mapping = new int[h.series().size()];
+    for (int i = 0; i < mapping.length; i++) {
+      mapping[i] = e.core.seriesIndex(h.series().get(i));
+    }
+    Source src = e.source(h.rank(), h.session());
+    if (src == null) {
+      src = new Source(h.rank(), h.session(), e.rankHasHistory(h.rank()));
+      e.addSource(src);
+    }
+    Object old = e.live.put(h.rank(), connection);
+    if (old != null && old != connection) {
+      log.info("run {} rank {}: a new connection replaces the previous one", h.run(), h.rank());
+      ((Disposable) old).dispose();
+    }
+    Registration reg = new Registration(h, lane, src, mapping, src.recordedSeq, connection);
+    reg.entry = e;
+    return reg;
+  }
+
+  /**
+   * Streams a connection's STEPs (already checked for order) into the run. The returned Flux
+   * emits each STEP once it has been applied, on the lane thread, and completes after the last.
+   * It requests at most {@code prefetch} STEPs ahead of the lane.
+   */
+  public Flux<Step> ingest(Registration reg, Flux<Step> steps) {
+    Lane lane = reg.lane;
+    RunEntry e = reg.entry;
+    return steps.publishOn(lane.scheduler, settings.prefetch()).doOnNext(s -> lane.apply(reg, e, s));
+  }
+
+  /** BYE from a connection, after its STEPs have been applied. */
+  public Mono<Void> bye(Registration reg, Bye bye) {
+    return Mono.<Void>fromRunnable(() -> {
+      RunEntry e = reg.entry;
+      e.byeRanks.add(reg.source.rank);
+      if (e.byeRanks.size() >= e.world) {
+        e.assembler.flushAll(clock.getAsLong());
+        e.core.onFinished(bye.status().label(), bye.message(), clock.getAsLong());
+        log.info("run {} finished ({}{}) after {} steps, state {}", reg.hello.run(), bye.status().label(),
+            bye.message().isEmpty() ? "" : ": " + bye.message(), e.core.steps(), e.core.state().label());
+      }
+    }).subscribeOn(reg.lane.scheduler);
+  }
+
+  /** The connection of a registration has closed, for whatever reason. */
+  public void closed(Registration reg) {
+    reg.lane.executor.execute(() -> reg.entry.live.remove(reg.source.rank, reg.connection));
+  }
+
+  /** Snapshots of every run still on /metrics, sorted by run id. */
+  public Mono<List<RunSnapshot>> snapshots() {
+    return Flux.fromArray(lanes)
+        .flatMap(l -> Mono.fromCallable(l::snapshots).subscribeOn(l.scheduler))
+        .collectList()
+        .map(lists -> {
+          List<RunSnapshot> all = new ArrayList<>();
+          lists.forEach(all::addAll);
+          all.sort(Comparator.comparing(RunSnapshot::run));
+          return all;
+        });
+  }
+
+  /** The snapshot of one run, empty when unknown or past retention. */
+  public Mono<Optional<RunSnapshot>> snapshot(String run) {
+    Lane lane = laneOf(run);
+    return Mono.fromCallable(() -> Optional.ofNullable(lane.snapshot(run))).subscribeOn(lane.scheduler);
+  }
+
+  /** The lag histogram of all lanes: bucket counts (LagHistogram.BOUNDS + Inf) and the sum. */
+  public Mono<LagSnapshot> lag() {
+    return Flux.fromArray(lanes)
+        .concatMap(l -> Mono.fromCallable(() -> {
+          long[] c = new long[LagHistogram.BOUNDS.length + 1];
+          double sum = l.lag.addTo(c);
+          return new LagSnapshot(c, sum);
+        }).subscribeOn(l.scheduler))
+        .reduce(LagSnapshot::plus);
+  }
+
+  /** Counts a resend dropped before it reached the lane. */
+  public void countDuplicate() {
+    duplicates.increment();
+  }
+
+  /** Records dropped as resends, over all runs. */
+  public long duplicates() {
+    return duplicates.sum();
+  }
+
+  /** Runs currently on /metrics (a cheap read for a gauge). */
+  public int visibleRuns() {
+    int n = 0;
+    for (Lane l : lanes) {
+      n += l.visibleRuns;
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    for (Lane l : lanes) {
+      l.executor.execute(() -> l.runs.values().forEach(e -> e.assembler.flushAll(clock.getAsLong())));
+      l.close();
+    }
+  }
+
+  /** Bucket counts of the lag histogram and their sum in seconds. */
+  public record LagSnapshot(long[] counts, double sumSeconds) {
+    LagSnapshot plus(LagSnapshot o) {
+      long[] c = counts.clone();
+      for (int i = 0; i < c.length; i++) {
+        c[i] += o.counts[i];
+      }
+      return new LagSnapshot(c, sumSeconds + o.sumSeconds);
+    }
+  }
+}

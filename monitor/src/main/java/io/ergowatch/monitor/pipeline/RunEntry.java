@@ -1,0 +1,48 @@
+package io.ergowatch.monitor.pipeline;
+
+import io.ergowatch.monitor.analytics.RunCore;
+import io.ergowatch.monitor.analytics.RunEvent;
+import io.ergowatch.monitor.analytics.RunStatus;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/** Everything the pipeline keeps for one run. Confined to the run's lane thread. */
+final class RunEntry {
+  final RunCore core;
+  final RankAssembler assembler;
+  /** (rank, session) → source. */
+  final Map<Long, Map<Integer, Source>> sourcesBySession = new HashMap<>();
+  /** rank → the connection that currently streams it. */
+  final Map<Integer, Object> live = new HashMap<>();
+  final Set<Integer> byeRanks = new HashSet<>();
+  int world = 1;
+  boolean hidden;
+  RunEvent loggedEvent;
+  RunStatus loggedStatus = RunStatus.LIVE;
+
+  RunEntry(RunCore core, RankAssembler assembler) {
+    this.core = core;
+    this.assembler = assembler;
+  }
+
+  Source source(int rank, long session) {
+    return sourcesBySession.computeIfAbsent(session, s -> new HashMap<>()).get(rank);
+  }
+
+  /** True when an earlier session of this rank recorded something: the new one is a restart. */
+  boolean rankHasHistory(int rank) {
+    for (Map<Integer, Source> bySession : sourcesBySession.values()) {
+      Source s = bySession.get(rank);
+      if (s != null && s.recordedSeq > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void addSource(Source s) {
+    sourcesBySession.computeIfAbsent(s.session, x -> new HashMap<>()).put(s.rank, s);
+  }
+}

@@ -1,0 +1,19 @@
+package io.ergowatch.monitor.pipeline;
+
+/**
+ * One (run, rank, session): the unit of seq numbering and deduplication. Written only on the
+ * run's lane; {@code recordedSeq} is read by the connection for ACKs.
+ */
+final class Source {
+  final int rank;
+  final long session;
+  volatile long recordedSeq;
+  /** True until the first record of a session that follows an earlier one of the same rank. */
+  boolean rewindPending;
+
+  Source(int rank, long session, boolean rewindPending) {
+    this.rank = rank;
+    this.session = session;
+    this.rewindPending = rewindPending;
+  }
+}

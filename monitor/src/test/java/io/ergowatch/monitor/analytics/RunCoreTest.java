@@ -1,0 +1,137 @@
+package io.ergowatch.monitor.analytics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RunCoreTest {
+  private final RunCore core = new RunCore("r1", "j", Map.of("optimizer", "sgd"), AnalyticsSettings.defaults());
+  private final int loss = core.seriesIndex("loss");
+  private final int gradSq = core.seriesIndex("grad_sq");
+  private final int lr = core.seriesIndex("lr");
+  private final StepRecord rec = new StepRecord(4);
+
+  private void feed(long step, double l, double g, double eta) {
+    core.onRecord(rec.reset(step, step * 1000).put(loss, l).put(gradSq, g).put(lr, eta), step);
+  }
+
+  @Test
+  void keepsLastValuesStepsAndGradNorm() {
+    feed(0, 2.0, 9.0, 0.1);
+    feed(1, 1.5, 16.0, 0.1);
+    RunSnapshot s = core.snapshot();
+    assertThat(s.steps()).isEqualTo(2);
+    assertThat(s.lastStep()).isEqualTo(1);
+    assertThat(s.loss()).isEqualTo(1.5);
+    assertThat(s.gradNorm()).isEqualTo(4.0);
+    assertThat(s.learningRate()).isEqualTo(0.1);
+    assertThat(s.lastRecordTimeNanos()).isEqualTo(1000);
+    assertThat(s.labels()).containsEntry("optimizer", "sgd");
+  }
+
+  @Test
+  void ergodicMeanIsTheMeanOfFiniteValuesSinceBurnIn() {
+    for (int t = 0; t < 10; t++) {
+      feed(t, t, 1.0, 0.1); // mean of 0..9 = 4.5
+    }
+    assertThat(core.snapshot().series("loss").ergodicMean()).isCloseTo(4.5, within(1e-12));
+  }
+
+  @Test
+  void learningRateChangeAboveTenPercentRestartsTheErgodicMean() {
+    for (int t = 0; t < 10; t++) {
+      feed(t, 100.0, 1.0, 0.1);
+    }
+    feed(10, 5.0, 1.0, 0.105); // +5%: same burn-in
+    assertThat(core.snapshot().series("loss").ergodicCount()).isEqualTo(11);
+    feed(11, 3.0, 1.0, 0.05); // -52% vs 0.1: restart here
+    feed(12, 1.0, 1.0, 0.05);
+    RunSnapshot s = core.snapshot();
+    assertThat(s.burnInStep()).isEqualTo(11);
+    assertThat(s.series("loss").ergodicMean()).isEqualTo(2.0);
+    assertThat(s.series("loss").count()).isEqualTo(13);
+  }
+
+  @Test
+  void warmupForTheFirst200StepsThenProgressing() {
+    for (int t = 0; t < 199; t++) {
+      feed(t, 1.0, 1.0, 0.1);
+    }
+    assertThat(core.state()).isEqualTo(RunState.WARMUP);
+    feed(199, 1.0, 1.0, 0.1);
+    assertThat(core.state()).isEqualTo(RunState.PROGRESSING);
+    assertThat(core.snapshot().events()).singleElement()
+        .satisfies(e -> assertThat(e.from()).isEqualTo(RunState.WARMUP));
+  }
+
+  @Test
+  void nonFiniteLossDivergesAtOnceEvenInWarmupAndStays() {
+    feed(0, 1.0, 1.0, 0.1);
+    feed(1, Double.NaN, 1.0, 0.1);
+    assertThat(core.state()).isEqualTo(RunState.DIVERGED);
+    assertThat(core.snapshot().why()).containsExactly("loss is NaN at step 1");
+    for (int t = 2; t < 500; t++) {
+      feed(t, 1.0, 1.0, 0.1);
+    }
+    assertThat(core.state()).isEqualTo(RunState.DIVERGED);
+    assertThat(core.snapshot().series("loss").nonfinite()).isEqualTo(1);
+    assertThat(core.snapshot().series("loss").ergodicMean()).isEqualTo(1.0);
+  }
+
+  @Test
+  void infiniteGradientDiverges() {
+    feed(0, 1.0, Double.POSITIVE_INFINITY, 0.1);
+    assertThat(core.state()).isEqualTo(RunState.DIVERGED);
+    assertThat(core.snapshot().gradNorm()).isEqualTo(Double.POSITIVE_INFINITY);
+  }
+
+  @Test
+  void medianLossTenTimesItsBestForThreeEvaluationsDiverges() {
+    // 200 steps at loss 1, then loss 20: the 200-step median crosses 10 once 101 of the
+    // last 200 are 20, at step 300; evaluations every 20 steps from step 199 on (199, 219, ...),
+    // so the 3rd consecutive one above is at step 339 + ... The rule must fire, and not before 300.
+    long fired = -1;
+    for (int t = 0; t < 600 && fired < 0; t++) {
+      feed(t, t < 200 ? 1.0 : 20.0, 1.0, 0.1);
+      if (core.state() == RunState.DIVERGED) {
+        fired = t;
+      }
+    }
+    assertThat(fired).isBetween(300L, 400L);
+    assertThat(core.snapshot().why().get(0)).startsWith("loss blew up: median of the last 200 losses 20.0000 > 10 x");
+  }
+
+  @Test
+  void aStableNoisyLossNeverDiverges() {
+    java.util.SplittableRandom rng = new java.util.SplittableRandom(7);
+    for (int t = 0; t < 5000; t++) {
+      feed(t, 1.0 + 0.5 * rng.nextDouble(), 1.0, 0.1);
+    }
+    assertThat(core.state()).isEqualTo(RunState.PROGRESSING);
+  }
+
+  @Test
+  void silentAfterTheTimeoutAndExpiresAfterRetention() {
+    feed(0, 1.0, 1.0, 0.1); // received at t=0
+    core.onTick(50, 100);
+    assertThat(core.status()).isEqualTo(RunStatus.LIVE);
+    core.onTick(101, 100);
+    assertThat(core.status()).isEqualTo(RunStatus.SILENT);
+    assertThat(core.expired(500, 1000)).isFalse();
+    assertThat(core.expired(1001, 1000)).isTrue();
+    feed(1, 1.0, 1.0, 0.1);
+    assertThat(core.status()).isEqualTo(RunStatus.LIVE);
+  }
+
+  @Test
+  void finishedKeepsTheVerdict() {
+    feed(0, Double.NaN, 1.0, 0.1);
+    core.onFinished("failed", "OOM", 5);
+    RunSnapshot s = core.snapshot();
+    assertThat(s.status()).isEqualTo(RunStatus.FINISHED);
+    assertThat(s.state()).isEqualTo(RunState.DIVERGED);
+    assertThat(s.endMessage()).isEqualTo("OOM");
+  }
+}

@@ -1,0 +1,158 @@
+package io.ergowatch.monitor.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ergowatch.monitor.analytics.RunSnapshot;
+import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.Hello;
+import io.ergowatch.protocol.Mode;
+import io.ergowatch.protocol.Step;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+class PipelineTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
+  private final Pipeline pipeline = new Pipeline(PipelineSettings.defaults().withPrefetch(16).withLanes(2), () -> 0L);
+
+  @AfterEach
+  void close() {
+    pipeline.close();
+  }
+
+  private static Hello hello(String run, int rank, int world, long session) {
+    return new Hello(run, "job", "", session, rank, world, Mode.REPLICATED, List.of("loss", "lr"), List.of());
+  }
+
+  private static Step step(long seq) {
+    return Step.of(seq, seq - 1, 0, new int[] {0, 1}, new double[] {seq, 0.1});
+  }
+
+  private static Flux<Step> steps(long from, long to) {
+    return Flux.range((int) from, (int) (to - from + 1)).map(i -> step(i));
+  }
+
+  private Registration open(Hello h, Disposable connection) {
+    return pipeline.open(h, connection).block(TIMEOUT);
+  }
+
+  private RunSnapshot snapshot(String run) {
+    return pipeline.snapshot(run).block(TIMEOUT).orElseThrow();
+  }
+
+  @Test
+  void keepsOrderWithinARunAndAppliesEveryRecordOnce() {
+    Registration reg = open(hello("ordered", 0, 1, 1), () -> {});
+    AtomicLong last = new AtomicLong();
+    StepVerifier.create(pipeline.ingest(reg, steps(1, 5000)).map(Step::seq))
+        .thenConsumeWhile(seq -> last.getAndSet(seq) == seq - 1)
+        .expectComplete()
+        .verify(TIMEOUT);
+    assertThat(last.get()).isEqualTo(5000);
+    RunSnapshot s = snapshot("ordered");
+    assertThat(s.steps()).isEqualTo(5000);
+    assertThat(s.lastStep()).isEqualTo(4999);
+    assertThat(s.loss()).isEqualTo(5000.0);
+    assertThat(reg.ackedSeq()).isEqualTo(5000);
+  }
+
+  @Test
+  void runsOnDifferentLanesProceedInParallelAndStayIndependent() {
+    Registration a = open(hello("run-a", 0, 1, 1), () -> {});
+    Registration b = open(hello("run-b", 0, 1, 1), () -> {});
+    StepVerifier.create(Flux.merge(pipeline.ingest(a, steps(1, 3000)), pipeline.ingest(b, steps(1, 2000))))
+        .expectNextCount(5000)
+        .expectComplete()
+        .verify(TIMEOUT);
+    assertThat(snapshot("run-a").steps()).isEqualTo(3000);
+    assertThat(snapshot("run-b").steps()).isEqualTo(2000);
+  }
+
+  @Test
+  void requestsNoMoreThanDownstreamDemandPlusPrefetch() {
+    Registration reg = open(hello("bp", 0, 1, 1), () -> {});
+    AtomicLong requested = new AtomicLong();
+    Flux<Step> source = steps(1, 1_000_000).doOnRequest(n -> requested.addAndGet(n));
+    StepVerifier.create(pipeline.ingest(reg, source), 0)
+        .thenRequest(5)
+        .expectNextCount(5)
+        .then(() -> assertThat(requested.get()).isLessThanOrEqualTo(5 + 16))
+        .thenCancel()
+        .verify(TIMEOUT);
+    // Items queued but not delivered were never applied: the analytics saw exactly 5.
+    assertThat(snapshot("bp").steps()).isEqualTo(5);
+  }
+
+  @Test
+  void aStalledLaneStopsRequestsAtThePrefetchBound() throws Exception {
+    Registration reg = open(hello("stalled", 0, 1, 1), () -> {});
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch blocked = new CountDownLatch(1);
+    reg.lane.executor.execute(() -> {
+      blocked.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    blocked.await();
+    AtomicLong requested = new AtomicLong();
+    Flux<Step> source = steps(1, 100_000).doOnRequest(n -> requested.addAndGet(n));
+    StepVerifier.create(pipeline.ingest(reg, source)) // unbounded demand, like the ACK sampler
+        .then(() -> assertThat(requested.get()).isEqualTo(16))
+        .then(release::countDown)
+        .expectNextCount(100_000)
+        .expectComplete()
+        .verify(TIMEOUT);
+    assertThat(snapshot("stalled").steps()).isEqualTo(100_000);
+  }
+
+  @Test
+  void resentRecordsAreCountedOnceAcrossOverlappingConnections() {
+    AtomicBoolean oldClosed = new AtomicBoolean();
+    Registration first = open(hello("dedup", 0, 1, 42), () -> oldClosed.set(true));
+    StepVerifier.create(pipeline.ingest(first, steps(1, 100))).expectNextCount(100).verifyComplete();
+    Registration second = open(hello("dedup", 0, 1, 42), () -> {});
+    assertThat(oldClosed).isTrue(); // the newer connection replaced the older one
+    assertThat(second.welcomeAckedSeq()).isEqualTo(100);
+    // An agent that resends more than it must (from 51) is deduplicated on the lane.
+    StepVerifier.create(pipeline.ingest(second, steps(51, 150))).expectNextCount(100).verifyComplete();
+    assertThat(snapshot("dedup").steps()).isEqualTo(150);
+    assertThat(pipeline.duplicates()).isEqualTo(50);
+  }
+
+  @Test
+  void aNewSessionOfAKnownRankIsARewindNotANewRun() {
+    Registration s1 = open(hello("restart", 0, 1, 1), () -> {});
+    StepVerifier.create(pipeline.ingest(s1, steps(1, 300))).expectNextCount(300).verifyComplete();
+    Registration s2 = open(hello("restart", 0, 1, 2), () -> {});
+    assertThat(s2.welcomeAckedSeq()).isZero();
+    StepVerifier.create(pipeline.ingest(s2, steps(1, 50))).expectNextCount(50).verifyComplete();
+    RunSnapshot s = snapshot("restart");
+    assertThat(s.steps()).isEqualTo(350);
+    assertThat(s.rewinds()).isEqualTo(1);
+  }
+
+  @Test
+  void byeFromEveryRankFinishesTheRun() {
+    Registration r0 = open(hello("bye", 0, 2, 1), () -> {});
+    Registration r1 = open(hello("bye", 1, 2, 1), () -> {});
+    StepVerifier.create(Flux.merge(pipeline.ingest(r0, steps(1, 10)), pipeline.ingest(r1, steps(1, 10))))
+        .expectNextCount(20).verifyComplete();
+    pipeline.bye(r0, new Bye(Bye.Status.COMPLETED, "")).block(TIMEOUT);
+    assertThat(snapshot("bye").status().label()).isEqualTo("live");
+    pipeline.bye(r1, new Bye(Bye.Status.COMPLETED, "done")).block(TIMEOUT);
+    RunSnapshot s = snapshot("bye");
+    assertThat(s.status().label()).isEqualTo("finished");
+    assertThat(s.steps()).isEqualTo(10);
+    assertThat(s.endMessage()).isEqualTo("done");
+  }
+}
