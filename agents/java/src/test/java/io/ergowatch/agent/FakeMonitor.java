@@ -43,7 +43,7 @@ final class FakeMonitor implements AutoCloseable {
   final class Conn {
     final Socket socket;
     final AtomicInteger rawReads = new AtomicInteger();
-    final List<Frame> frames = new CopyOnWriteArrayList<>();
+    private final List<Frame> frames = new ArrayList<>();
     volatile Hello hello;
     volatile boolean ended;
 
@@ -51,9 +51,18 @@ final class FakeMonitor implements AutoCloseable {
       this.socket = socket;
     }
 
+    /** A copy of every frame read so far, HELLO first. */
+    synchronized List<Frame> frames() {
+      return List.copyOf(frames);
+    }
+
+    synchronized void add(Frame f) {
+      frames.add(f);
+    }
+
     List<Step> steps() {
       List<Step> out = new ArrayList<>();
-      for (Frame f : frames) {
+      for (Frame f : frames()) {
         if (f instanceof Step s) {
           out.add(s);
         }
@@ -66,17 +75,19 @@ final class FakeMonitor implements AutoCloseable {
     }
 
     long heartbeats() {
-      return frames.stream().filter(f -> f instanceof Heartbeat).count();
+      return frames().stream().filter(f -> f instanceof Heartbeat).count();
     }
 
     List<Bye> byes() {
-      return frames.stream().filter(f -> f instanceof Bye).map(f -> (Bye) f).toList();
+      return frames().stream().filter(f -> f instanceof Bye).map(f -> (Bye) f).toList();
     }
 
-    synchronized void send(Frame frame) throws IOException {
-      OutputStream out = socket.getOutputStream();
-      out.write(FrameEncoder.encode(frame));
-      out.flush();
+    void send(Frame frame) throws IOException {
+      synchronized (socket) {
+        OutputStream out = socket.getOutputStream();
+        out.write(FrameEncoder.encode(frame));
+        out.flush();
+      }
     }
 
     /** Sends ACK(highest recorded seq of this connection's session). */
@@ -216,7 +227,7 @@ final class FakeMonitor implements AutoCloseable {
     try (Socket s = c.socket) {
       InputStream in = new BufferedInputStream(new CountingStream(s.getInputStream(), c.rawReads), 1 << 16);
       Frame first = decoder.read(in, Codec.DEFAULT_MAX_FRAME);
-      c.frames.add(first);
+      c.add(first);
       if (!(first instanceof Hello hello)) {
         violations.add("first frame was " + first.type());
         c.send(new ErrorFrame(ErrorCode.PROTOCOL_ORDER, "expected HELLO"));
@@ -231,7 +242,7 @@ final class FakeMonitor implements AutoCloseable {
       c.send(new Welcome(recordedSeq(hello.session()), Codec.DEFAULT_MAX_FRAME));
       for (;;) {
         Frame f = decoder.read(in, Codec.DEFAULT_MAX_FRAME);
-        c.frames.add(f);
+        c.add(f);
         if (f instanceof Step step) {
           String problem = accept(hello, step);
           if (problem != null) {

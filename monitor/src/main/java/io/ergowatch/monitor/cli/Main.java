@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code ergowatch} command line. */
 @Command(name = "ergowatch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Reactive streaming monitor for neural-network training runs.",
-    subcommands = {ServeCommand.class, /*DEMO*/  CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,69 @@
+package io.ergowatch.monitor.demo;
+
+import io.ergowatch.agent.ErgowatchAgent;
+import io.ergowatch.protocol.Bye;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Drives the simulated trainers through real {@link ErgowatchAgent}s at a steady pace, the
+ * way a training loop would: one record() per iteration, never waiting for the monitor.
+ */
+public final class DemoRunner implements AutoCloseable {
+  private final ScheduledExecutorService clock;
+  private final List<ErgowatchAgent> agents = new ArrayList<>();
+  private final List<SimulatedTrainer> trainers;
+
+  /**
+   * @param stepsPerSecond iterations per second for each run
+   */
+  public DemoRunner(String address, int stepsPerSecond) {
+    this.trainers = DemoTrainers.all();
+    this.clock = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "ergowatch-demo-trainers");
+      t.setDaemon(true);
+      return t;
+    });
+    int perTick = Math.max(1, stepsPerSecond / 50);
+    for (SimulatedTrainer tr : trainers) {
+      ErgowatchAgent.Builder b = ErgowatchAgent.builder().address(address).run(tr.run()).job(tr.job())
+          .series(tr.series().toArray(new String[0]));
+      for (Map.Entry<String, String> l : tr.labels().entrySet()) {
+        b.label(l.getKey(), l.getValue());
+      }
+      ErgowatchAgent agent = b.build();
+      agents.add(agent);
+      double[] values = new double[tr.series().size()];
+      long[] step = {0};
+      clock.scheduleAtFixedRate(() -> {
+        for (int i = 0; i < perTick; i++) {
+          tr.step(step[0], values);
+          agent.record(step[0], values);
+          step[0]++;
+        }
+      }, 0, 20, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  public List<SimulatedTrainer> trainers() {
+    return trainers;
+  }
+
+  /** Stops training and closes every agent with BYE (their last records are flushed first). */
+  @Override
+  public void close() {
+    clock.shutdown();
+    try {
+      clock.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (ErgowatchAgent a : agents) {
+      a.close(Bye.Status.CANCELLED, "demo stopped");
+    }
+  }
+}

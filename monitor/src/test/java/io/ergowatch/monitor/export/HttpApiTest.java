@@ -1,0 +1,116 @@
+package io.ergowatch.monitor.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ergowatch.monitor.testing.RawClient;
+import io.ergowatch.monitor.testing.TestMonitor;
+import io.ergowatch.protocol.Ack;
+import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.Hello;
+import io.ergowatch.protocol.Label;
+import io.ergowatch.protocol.Mode;
+import io.ergowatch.protocol.Step;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpApiTest {
+  @TempDir
+  static Path dataDir;
+  private TestMonitor monitor;
+  private final ObjectMapper mapper = new ObjectMapper();
+
+  @BeforeAll
+  void start() throws Exception {
+    monitor = new TestMonitor(dataDir);
+    try (RawClient c = new RawClient(monitor.ingestPort())) {
+      c.send(new Hello("api-run", "api-job", "", 1, 0, 1, Mode.REPLICATED, List.of("loss", "grad_sq", "lr", "acc"),
+          List.of(new Label("optimizer", "adam"), new Label("secret_path", "/home/x"))));
+      c.read();
+      c.send(Step.of(1, 10, 5_000_000_000L, new int[] {0, 1, 2, 3}, new double[] {0.5, 9.0, 0.01, 0.7}),
+          Step.of(2, 11, 6_000_000_000L, new int[] {0, 1}, new double[] {Double.NaN, 16.0}),
+          new Bye(Bye.Status.COMPLETED, "done"));
+      c.readUntil(Ack.class);
+      assertThat(c.closedByPeer()).isTrue(); // the final ACK after BYE has been sent: the run is finished
+    }
+  }
+
+  @AfterAll
+  void stop() {
+    monitor.close();
+  }
+
+  @Test
+  void metricsCarryTheRunWithItsValues() throws Exception {
+    HttpResponse<String> r = monitor.get("/metrics");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain; version=0.0.4");
+    String m = r.body();
+    assertThat(m).contains("ergowatch_run_info{job=\"api-job\",optimizer=\"adam\",run=\"api-run\"} 1");
+    assertThat(m).doesNotContain("secret_path");
+    assertThat(m).contains("ergowatch_steps_total{job=\"api-job\",run=\"api-run\"} 2");
+    assertThat(m).contains("ergowatch_last_step{job=\"api-job\",run=\"api-run\"} 11");
+    assertThat(m).contains("ergowatch_loss{job=\"api-job\",run=\"api-run\"} NaN");
+    assertThat(m).contains("ergowatch_grad_norm{job=\"api-job\",run=\"api-run\"} 4.0");
+    assertThat(m).contains("ergowatch_learning_rate{job=\"api-job\",run=\"api-run\"} 0.01");
+    assertThat(m).contains("ergowatch_last_record_timestamp_seconds{job=\"api-job\",run=\"api-run\"} 6.0");
+    assertThat(m).contains("ergowatch_run_state{job=\"api-job\",run=\"api-run\",state=\"diverged\"} 1");
+    assertThat(m).contains("ergowatch_run_state{job=\"api-job\",run=\"api-run\",state=\"warmup\"} 0");
+    assertThat(m).contains("ergowatch_run_status{job=\"api-job\",run=\"api-run\",status=\"finished\"} 1");
+    assertThat(m).contains("ergowatch_series_ergodic_mean{job=\"api-job\",run=\"api-run\",series=\"grad_sq\"} 12.5");
+    assertThat(m).contains("ergowatch_series_ergodic_mean{job=\"api-job\",run=\"api-run\",series=\"loss\"} 0.5");
+    assertThat(m).doesNotContain("series=\"acc\""); // user series: JSON only until the allow-list lands
+    assertThat(m).contains("ergowatch_pipeline_lag_seconds_count");
+    assertThat(m).contains("ergowatch_connections");
+    assertThat(m).contains("ergowatch_runs 1");
+  }
+
+  @Test
+  void openMetricsByContentNegotiation() throws Exception {
+    HttpResponse<String> r = monitor.get("/metrics", "application/openmetrics-text; version=1.0.0");
+    assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("application/openmetrics-text");
+    assertThat(r.body()).endsWith("# EOF\n");
+  }
+
+  @Test
+  void apiRunsListsSummariesAndTheRunHasItsDetail() throws Exception {
+    JsonNode list = mapper.readTree(monitor.get("/api/runs").body());
+    assertThat(list.isArray()).isTrue();
+    assertThat(list.get(0).get("run").asText()).isEqualTo("api-run");
+    HttpResponse<String> r = monitor.get("/api/runs/api-run");
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode run = mapper.readTree(r.body());
+    assertThat(run.get("job").asText()).isEqualTo("api-job");
+    assertThat(run.get("state").asText()).isEqualTo("diverged");
+    assertThat(run.get("status").asText()).isEqualTo("finished");
+    assertThat(run.get("steps").asLong()).isEqualTo(2);
+    assertThat(run.get("loss").asText()).isEqualTo("NaN");
+    assertThat(run.get("why").get(0).asText()).isEqualTo("loss is NaN at step 11");
+    assertThat(run.get("series").get("acc").get("last").asDouble()).isEqualTo(0.7);
+    assertThat(run.get("labels").get("secret_path").asText()).isEqualTo("/home/x");
+    assertThat(run.get("end_message").asText()).isEqualTo("done");
+    assertThat(run.get("events").get(0).get("to").asText()).isEqualTo("diverged");
+  }
+
+  @Test
+  void unknownRunIs404WithAMessage() throws Exception {
+    HttpResponse<String> r = monitor.get("/api/runs/nope");
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.body()).startsWith("unknown run: nope");
+  }
+
+  @Test
+  void unknownPathIs404AndProbesAnswer() throws Exception {
+    assertThat(monitor.get("/nothing").statusCode()).isEqualTo(404);
+    assertThat(monitor.get("/healthz").statusCode()).isEqualTo(200);
+    assertThat(monitor.get("/readyz").statusCode()).isEqualTo(200);
+  }
+}
