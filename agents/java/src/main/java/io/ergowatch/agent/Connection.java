@@ -14,6 +14,7 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -196,6 +197,9 @@ final class Connection {
     }
     if (e instanceof SocketTimeoutException) {
       return "timed out (" + e.getMessage() + ")";
+    }
+    if (e instanceof UnknownHostException) {
+      return "unknown host " + e.getMessage();
     }
     if (e instanceof ConnectException) {
       return e.getMessage() == null ? "connection refused" : e.getMessage();

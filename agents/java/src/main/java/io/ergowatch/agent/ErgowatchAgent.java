@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <h2>Threads</h2>
- * {@link #build} starts one daemon thread, {@code ergowatch-agent-<run>}, and returns at once
+ * {@link Builder#build()} starts one daemon thread, {@code ergowatch-agent-<run>}, and returns at once
  * without waiting for the monitor. That thread connects, sends HELLO, resends what the WELCOME
  * asks for, streams STEP frames in batches (many frames per write; a batch leaves when full,
  * when the agent was idle, or at most {@code flushInterval} after its first record), sends a
@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code record()} may be called from any number of threads. It is lock-free: one atomic
  * increment claims a slot of a preallocated ring and a CAS on the slot's version marks it
- * (see {@link MemoryRecordBuffer}); it takes no lock, never waits and allocates nothing. Records
+ * (see {@code MemoryRecordBuffer}); it takes no lock, never waits and allocates nothing. Records
  * of one thread keep their order; records of several threads are ordered by their claims.
  *
  * <h2>Delivery, drops and seq numbers</h2>
@@ -78,6 +78,9 @@ import org.slf4j.LoggerFactory;
  * BAD_FRAME, LIMIT_EXCEEDED) the agent logs it once and stops trying: records are then counted
  * as dropped. OVERLOADED, INTERNAL and other answers are retried with backoff.
  *
+ * <p>{@link #close()} sends what is buffered, then BYE, and waits for the monitor's final ACK,
+ * all within {@code closeTimeout}; what is still undelivered then counts as dropped.
+ *
  * <p>Record timestamps are taken in {@code record()}: Unix epoch nanoseconds from a monotonic
  * clock anchored to the wall clock.
  *
@@ -92,6 +95,10 @@ public final class ErgowatchAgent implements AutoCloseable {
   public static final int DEFAULT_PORT = 7479;
 
   private static final Logger log = LoggerFactory.getLogger(ErgowatchAgent.class);
+  /** Memory the default buffer capacity may take; runs with many series get fewer records. */
+  private static final long DEFAULT_BUFFER_BYTES = 64L << 20;
+  private static final long DEFAULT_WINDOW_BYTES = 16L << 20;
+  private static final long MAX_BATCH_BYTES = 1L << 20;
 
   private final AgentConfig config;
   private final List<String> userSeries;
@@ -371,8 +378,8 @@ public final class ErgowatchAgent implements AutoCloseable {
     private int world = 1;
     private Mode mode = Mode.REPLICATED;
     private Long session;
-    private int bufferCapacity = 65_536;
-    private int maxInFlight = 16_384;
+    private Integer bufferCapacity;
+    private Integer maxInFlight;
     private int batchMaxRecords = 256;
     private Duration flushInterval = Duration.ofMillis(20);
     private Duration heartbeatInterval = Duration.ofSeconds(5);
@@ -496,19 +503,27 @@ public final class ErgowatchAgent implements AutoCloseable {
       return this;
     }
 
-    /** Unsent records held in memory before the oldest are dropped. Default 65536. */
+    /**
+     * Unsent records held in memory before the oldest are dropped. Default 65536, or fewer when
+     * that would take more than 64 MiB (many series): the ring takes about {@code records × (40 +
+     * 8 × series)} bytes, allocated by {@link #build()}.
+     */
     public Builder bufferCapacity(int records) {
       this.bufferCapacity = atLeastOne("bufferCapacity", records);
       return this;
     }
 
-    /** Records sent but not yet acknowledged; when full, sending waits for ACKs. Default 16384. */
+    /**
+     * Records sent but not yet acknowledged; when full, sending waits for ACKs (and the buffer
+     * absorbs the backlog). Default 16384, or fewer when that would take more than 16 MiB: the
+     * window takes about {@code records × (55 + 10 × series)} bytes.
+     */
     public Builder maxInFlight(int records) {
       this.maxInFlight = atLeastOne("maxInFlight", records);
       return this;
     }
 
-    /** STEP frames per write at most. Default 256. */
+    /** STEP frames per write at most (and at most 1 MiB per write). Default 256. */
     public Builder batchMaxRecords(int records) {
       this.batchMaxRecords = atLeastOne("batchMaxRecords", records);
       return this;
@@ -588,12 +603,29 @@ public final class ErgowatchAgent implements AutoCloseable {
         throw new IllegalArgumentException("HELLO would be " + helloBytes + " bytes, more than max_frame "
             + Codec.DEFAULT_MAX_FRAME + ": declare fewer series or labels");
       }
-      AgentConfig config = new AgentConfig(host, port, hello, series.size(), bufferCapacity, maxInFlight,
-          batchMaxRecords, flushInterval.toNanos(), heartbeatInterval.toNanos(), backoffInitial.toNanos(),
+      int u = series.size();
+      long ringRecord = MemoryRecordBuffer.bytesPerRecord(u);
+      long windowRecord = InFlightWindow.bytesPerRecord(u + 1);
+      int capacity = bufferCapacity != null ? bufferCapacity
+          : (int) Math.max(64, Math.min(65_536, DEFAULT_BUFFER_BYTES / ringRecord));
+      int inFlight = maxInFlight != null ? maxInFlight
+          : (int) Math.max(64, Math.min(16_384, DEFAULT_WINDOW_BYTES / windowRecord));
+      fitsOneArray("bufferCapacity", capacity, (long) capacity * u, u);
+      fitsOneArray("maxInFlight", inFlight, (long) inFlight * Codec.stepFrameBytes(u + 1), u);
+      int batchMax = (int) Math.min(batchMaxRecords, Math.max(1, MAX_BATCH_BYTES / Codec.stepFrameBytes(u + 1)));
+      AgentConfig config = new AgentConfig(host, port, hello, u, capacity, inFlight,
+          batchMax, flushInterval.toNanos(), heartbeatInterval.toNanos(), backoffInitial.toNanos(),
           backoffMax.toNanos(), connectTimeout.toNanos(), readTimeout.toNanos(), closeTimeout.toNanos());
       ErgowatchAgent agent = new ErgowatchAgent(config);
       agent.start();
       return agent;
+    }
+
+    private static void fitsOneArray(String setting, int records, long elements, int seriesCount) {
+      if (elements > Integer.MAX_VALUE - 16) {
+        throw new IllegalArgumentException(setting + " " + records + " with " + seriesCount
+            + " series does not fit in memory arrays: lower " + setting);
+      }
     }
 
     private static void check(Runnable nameCheck) {

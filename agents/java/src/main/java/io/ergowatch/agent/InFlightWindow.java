@@ -13,7 +13,8 @@ import java.nio.ByteBuffer;
  * the window is full (the sender stops taking new records instead) — so a resend from any
  * {@code acked_seq + 1} the monitor names finds every record it needs and never leaves a gap.
  *
- * <p>Memory: {@code capacity × (33 + 10 × series)} bytes.
+ * <p>Memory: {@code capacity × bytesPerRecord(maxValues)}, about {@code capacity × (45 + 10 ×
+ * values)} bytes.
  */
 final class InFlightWindow {
   /** Offset of the seq field in an encoded STEP: u32 length, u8 type. */
@@ -29,6 +30,11 @@ final class InFlightWindow {
   private long last;
   /** Added to a seq to find its slot; changes when a new session renumbers the window. */
   private long slotShift;
+
+  /** Memory one record takes: its largest encoded STEP, its length and its position. */
+  static long bytesPerRecord(int maxValues) {
+    return Codec.stepFrameBytes(maxValues) + 12L;
+  }
 
   /**
    * @param capacity records held at most, ≥ 1

@@ -65,6 +65,11 @@ final class MemoryRecordBuffer implements RecordBuffer {
   private long stalledPosition = -1;
   private long stalledSince;
 
+  /** Memory one record slot takes, for sizing: versions, step, time, values and mask. */
+  static long bytesPerRecord(int series) {
+    return 32L + 8L * series + 8L * ((series + 63) >>> 6);
+  }
+
   /**
    * @param capacity records held at most, ≥ 1
    * @param series values per record (the user series), ≥ 1

@@ -93,6 +93,9 @@ final class NetworkLoop implements Runnable {
   private long highestSentSeq;
   private long lastReanchor = System.nanoTime();
   private boolean outage;
+  private boolean welcomed;
+  /** A connect was attempted after the close was requested (so backoffs apply again). */
+  private boolean attemptedSinceClose;
   private long droppedLogged;
   private long lastDropLog;
 
@@ -130,7 +133,9 @@ final class NetworkLoop implements Runnable {
           LockSupport.parkNanos(this, REFUSED_POLL_NANOS);
           continue;
         }
-        if (closing && (!hasWork() || System.nanoTime() - closeDeadline >= 0)) {
+        if (closing && (System.nanoTime() - closeDeadline >= 0 || !hasWork() && !welcomed)) {
+          // Past the deadline; or nothing to deliver and the monitor never knew this run.
+          // Otherwise reconnect: a run it knows should end with a BYE.
           break;
         }
         Connection c = connect();
@@ -150,6 +155,9 @@ final class NetworkLoop implements Runnable {
 
   /** One attempt: a live connection after its WELCOME, or null (after waiting out a backoff). */
   private Connection connect() {
+    if (closing) {
+      attemptedSinceClose = true;
+    }
     Socket socket = new Socket();
     connecting = socket;
     Connection c = null;
@@ -195,7 +203,7 @@ final class NetworkLoop implements Runnable {
     }
     try {
       long readTimeout = config.readTimeoutNanos();
-      int tickMs = (int) Math.max(10, Math.min(1000, millis(readTimeout) / 2));
+      int tickMs = Math.max(10, Math.min(1000, millis(readTimeout) / 2));
       c.startReader(thread.getName() + "-reader", tickMs, readTimeout);
     } catch (IOException e) {
       c.close();
@@ -204,6 +212,7 @@ final class NetworkLoop implements Runnable {
     }
     current = c;
     connected = true;
+    welcomed = true;
     outage = false;
     backoff.reset();
     String resend = window.isEmpty() ? "" : ", resending from seq " + (window.acked() + 1);
@@ -227,6 +236,7 @@ final class NetworkLoop implements Runnable {
       window.renumberFromOne();
       highestSentSeq = Math.max(0, highestSentSeq - base);
       newSession();
+      ackedSeq = 0;
       publishProgress();
       log.warn("ergowatch: monitor at {} knows seq {} of session {} but had acknowledged {}: it lost records;"
           + " continuing as new session {} with the {} unacknowledged records renumbered from 1",
@@ -241,6 +251,7 @@ final class NetworkLoop implements Runnable {
     } else {
       ackedRecords += window.release(a);
     }
+    ackedSeq = window.acked();
     publishProgress();
     return true;
   }
@@ -272,9 +283,15 @@ final class NetworkLoop implements Runnable {
     connected = false;
     log.error("ergowatch: monitor at {} refused run {} rank {}/{}: {}; not retrying,"
         + " records of this run are being dropped", address, hello.run(), hello.rank(), hello.world(), why);
-    windowDrops += window.size();
-    window.release(window.last());
+    dropInFlight();
     discardAll();
+  }
+
+  /** Gives up on the records in flight: counted as dropped, never as acknowledged. */
+  private void dropInFlight() {
+    long n = window.size();
+    window.release(window.last());
+    windowDrops += n;
   }
 
   private void unreachable(String reason) {
@@ -290,10 +307,13 @@ final class NetworkLoop implements Runnable {
     pause(delay);
   }
 
-  /** Waits out a backoff; a close cuts it short at its deadline. */
+  /**
+   * Waits out a backoff. A close requested meanwhile ends it at once (one prompt attempt to
+   * deliver and say BYE); during a close it ends at the close deadline.
+   */
   private void pause(long delayNanos) {
     long until = System.nanoTime() + delayNanos;
-    while (!stopped) {
+    while (!stopped && !(closing && !attemptedSinceClose)) {
       long now = System.nanoTime();
       long limit = closing && closeDeadline - until < 0 ? closeDeadline : until;
       if (now - limit >= 0) {
@@ -347,12 +367,13 @@ final class NetworkLoop implements Runnable {
           sendSeq = window.acked() + 1;
         }
         boolean closingNow = closing;
-        if (closingNow && (!hasWork() || now - closeDeadline >= 0)) {
+        if (closingNow && (sendSeq > window.last() && !buffer.hasPending() || now - closeDeadline >= 0)) {
+          // Everything is on the wire (or time is up): the final ACK of the BYE covers it.
           if (batched > 0) {
             c.write(batch.array(), 0, batch.position());
             sentUpTo(sendSeq - 1);
           }
-          return sayBye(c);
+          return sayBye(c) || disconnected(c);
         }
 
         boolean batchFull = false;
@@ -447,6 +468,7 @@ final class NetworkLoop implements Runnable {
           address, a, window.last());
     }
     ackedRecords += window.release(a);
+    ackedSeq = window.acked();
     publishProgress();
   }
 
@@ -457,6 +479,12 @@ final class NetworkLoop implements Runnable {
     }
   }
 
+  /**
+   * Sends BYE and waits (bounded) for the monitor's final ACK and close.
+   *
+   * @return true when the run is over: everything acknowledged, or out of time; false when the
+   *     connection ended with records unacknowledged and there is time to reconnect for them
+   */
   private boolean sayBye(Connection c) throws IOException {
     byte[] b = FrameEncoder.encode(bye);
     c.write(b, 0, b.length);
@@ -472,6 +500,9 @@ final class NetworkLoop implements Runnable {
     long a = c.acked();
     if (a > window.acked()) {
       applyAck(a);
+    }
+    if (!window.isEmpty() && !stopped && System.nanoTime() - closeDeadline < 0) {
+      return false;
     }
     c.close();
     current = null;
@@ -509,8 +540,8 @@ final class NetworkLoop implements Runnable {
     publishProgress();
   }
 
+  /** Publishes how far records are settled; ackedSeq is published only where ACKs apply. */
   private void publishProgress() {
-    ackedSeq = window.acked();
     settled = window.isEmpty() ? buffer.consumedPosition() : window.positionOf(window.acked() + 1);
     if (waiters.get() > 0) {
       synchronized (progressLock) {
@@ -538,8 +569,7 @@ final class NetworkLoop implements Runnable {
     connected = false;
     long unsent = buffer.discardAll();
     long unacked = window.size();
-    windowDrops += unacked;
-    window.release(window.last());
+    dropInFlight();
     terminated = true;
     publishProgress();
     synchronized (progressLock) {

@@ -84,7 +84,7 @@ class ErgowatchAgentTest {
   /** A snapshot of the agent's log events (appended from the agent's threads). */
   private List<ILoggingEvent> logEvents() {
     synchronized (logs) {
-      return List.copyOf(logEvents());
+      return List.copyOf(logs.list);
     }
   }
 
@@ -324,6 +324,56 @@ class ErgowatchAgentTest {
     assertThat(m.violations()).isEmpty();
   }
 
+  /**
+   * The drop/seq invariant: records that already have a seq (sent, unacknowledged) are never
+   * dropped; an overflow during the outage drops only unsent records, which have no seq yet; so
+   * after the reconnect the monitor sees seqs without a gap.
+   */
+  @Test
+  void anOverflowDuringAnOutageDropsOnlyUnsentRecordsAndLeavesNoSeqGap() throws Exception {
+    FakeMonitor m = monitor();
+    m.autoAck = false;
+    ErgowatchAgent a = start(agent(m.address()).bufferCapacity(100).maxInFlight(1_000));
+    double[] v = new double[3];
+    for (int step = 0; step < 50; step++) {
+      v[0] = step;
+      a.record(step, v);
+    }
+    Await.until("50 records in flight", () -> m.receivedCount() == 50);
+    long session = a.session();
+
+    // Outage: the monitor lost everything after seq 20 and turns the agent away for a while.
+    AtomicInteger turnedAway = new AtomicInteger();
+    m.refuse = h -> {
+      turnedAway.incrementAndGet();
+      return new ErrorFrame(ErrorCode.OVERLOADED, "busy");
+    };
+    m.truncate(session, 20);
+    m.dropConnections();
+    Await.until("the agent to be turned away", () -> turnedAway.get() >= 1 && !a.connected());
+    for (int step = 50; step < 10_050; step++) {
+      v[0] = step;
+      a.record(step, v);
+    }
+    assertThat(a.droppedCount()).isEqualTo(9_900); // only unsent ones: the ring holds 100
+
+    m.refuse = h -> null;
+    m.autoAck = true;
+    assertThat(a.flush(Duration.ofSeconds(10))).isTrue();
+
+    List<Step> steps = m.receivedSteps();
+    assertThat(steps).extracting(Step::seq).containsExactlyElementsOf(range(1, 150));
+    List<Long> expectedSteps = new ArrayList<>(range(0, 49));
+    expectedSteps.addAll(range(9_950, 10_049));
+    assertThat(steps).extracting(Step::step).containsExactlyElementsOf(expectedSteps);
+    assertThat(m.last().seqs().get(0)).isEqualTo(21L); // resent from WELCOME.acked_seq + 1
+    for (Step s : steps.subList(50, 150)) {
+      assertThat(s.value(agentDroppedIndex(s))).isEqualTo(9_900.0);
+    }
+    assertThat(m.violations()).isEmpty();
+    assertThat(a.session()).isEqualTo(session);
+  }
+
   @Test
   void noAgentDroppedValueWhileNothingWasDropped() throws Exception {
     FakeMonitor m = monitor();
@@ -400,6 +450,23 @@ class ErgowatchAgentTest {
   }
 
   @Test
+  void closeReconnectsToSayByeWhenTheConnectionHadDropped() throws Exception {
+    FakeMonitor m = monitor();
+    ErgowatchAgent a = start(agent(m.address()).reconnectBackoff(Duration.ofSeconds(30), Duration.ofSeconds(30)));
+    a.record(0, 1, 2, 3);
+    assertThat(a.flush(Duration.ofSeconds(10))).isTrue();
+    m.dropConnections();
+    Await.until("the agent to notice", () -> !a.connected());
+
+    a.close(); // does not wait out the 30 s backoff
+
+    assertThat(m.connections()).hasSize(2);
+    assertThat(m.last().steps()).isEmpty();
+    assertThat(m.last().byes()).containsExactly(new Bye(Bye.Status.COMPLETED, ""));
+    assertThat(a.droppedCount()).isZero();
+  }
+
+  @Test
   void closeWithAStatusSendsItInTheBye() throws Exception {
     FakeMonitor m = monitor();
     ErgowatchAgent a = start(agent(m.address()));
@@ -430,6 +497,27 @@ class ErgowatchAgentTest {
     assertThat(a.droppedCount()).isEqualTo(1);
     assertThat(logEvents()).anySatisfy(e -> assertThat(e.getFormattedMessage())
         .contains("closed with 1 records undelivered (1 never sent, 0 not acknowledged)"));
+  }
+
+  @Test
+  void recordsUnacknowledgedAtCloseCountAsDroppedNotAcknowledged() throws Exception {
+    FakeMonitor m = monitor();
+    m.autoAck = false;
+    ErgowatchAgent a = start(agent(m.address()).closeTimeout(Duration.ofMillis(200)));
+    for (int step = 0; step < 3; step++) {
+      a.record(step, 1, 2, 3);
+    }
+    Await.until("3 records received", () -> m.receivedCount() == 3);
+    m.close(); // the monitor goes away before acknowledging anything
+
+    a.close();
+
+    assertThat(a.ackedSeq()).isZero();
+    assertThat(a.ackedCount()).isZero();
+    assertThat(a.sentCount()).isEqualTo(3);
+    assertThat(a.droppedCount()).isEqualTo(3);
+    assertThat(logEvents()).anySatisfy(e -> assertThat(e.getFormattedMessage())
+        .contains("closed with 3 records undelivered (0 never sent, 3 not acknowledged)"));
   }
 
   @Test

@@ -98,7 +98,7 @@ public final class Step implements Frame {
     return step;
   }
 
-  /** Agent wall clock at send, Unix epoch nanoseconds. */
+  /** Agent wall clock when the step was recorded, Unix epoch nanoseconds. */
   public long timeNanos() {
     return timeNanos;
   }

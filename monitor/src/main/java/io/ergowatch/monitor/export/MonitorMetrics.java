@@ -42,6 +42,9 @@ public final class MonitorMetrics {
     CounterWithCallback.builder().name("ergowatch_records_duplicate_total")
         .help("STEP records dropped as resends of records already recorded")
         .callback(cb -> cb.call(pipeline.duplicates())).register(registry);
+    CounterWithCallback.builder().name("ergowatch_records_total")
+        .help("STEP records applied to the analytics (after deduplication), over all runs")
+        .callback(cb -> cb.call(pipeline.recordsApplied())).register(registry);
     if (jvm) {
       JvmMetrics.builder().register(registry);
     }

@@ -37,6 +37,8 @@ final class Lane implements AutoCloseable {
   private final LongSupplier clock;
   private final LongAdder duplicates;
   volatile int visibleRuns;
+  /** Records applied on this lane; single writer, read by gauges and benchmarks. */
+  private volatile long applied;
 
   Lane(int id, PipelineSettings settings, LongSupplier wallClockNanos, LongAdder duplicates) {
     this.id = id;
@@ -53,6 +55,20 @@ final class Lane implements AutoCloseable {
     this.scheduler = Schedulers.fromExecutorService(ex, "ergowatch-lane-" + id);
     long tick = settings.tickInterval().toNanos();
     ex.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
+  }
+
+  private static final java.lang.invoke.VarHandle APPLIED;
+
+  static {
+    try {
+      APPLIED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Lane.class, "applied", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  long applied() {
+    return applied;
   }
 
   RunEntry entry(String run, String job, Map<String, String> labels) {
@@ -84,6 +100,7 @@ final class Lane implements AutoCloseable {
           r.hello.run(), src.rank, seq, src.recordedSeq);
     }
     src.recordedSeq = seq;
+    APPLIED.setOpaque(this, applied + 1);
     long now = clock.getAsLong();
     boolean rewind = src.rewindPending;
     if (rewind) {

@@ -176,6 +176,15 @@ public final class Pipeline implements AutoCloseable {
     return duplicates.sum();
   }
 
+  /** STEP records applied to the analytics since start, over all runs (a cheap read). */
+  public long recordsApplied() {
+    long n = 0;
+    for (Lane l : lanes) {
+      n += l.applied();
+    }
+    return n;
+  }
+
   /** Runs currently on /metrics (a cheap read for a gauge). */
   public int visibleRuns() {
     int n = 0;

@@ -1,0 +1,255 @@
+package io.ergowatch.bench;
+
+import io.ergowatch.monitor.Monitor;
+import io.ergowatch.monitor.config.ConfigLoader;
+import io.ergowatch.protocol.Ack;
+import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.Codec;
+import io.ergowatch.protocol.Frame;
+import io.ergowatch.protocol.FrameDecoder;
+import io.ergowatch.protocol.FrameEncoder;
+import io.ergowatch.protocol.Hello;
+import io.ergowatch.protocol.Mode;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Loopback load: many agent connections → one monitor (in this process), or → the bare
+ * Reactor Netty baseline. Each connection sends pre-encoded STEP frames in batches (many
+ * frames per write), optionally paced to a total rate. Prints records/s ingested and, for
+ * the monitor, percentiles of the lag from send to visible on /metrics (polled every 10 ms,
+ * so each sample is an upper bound within ~10 ms plus a scrape).
+ *
+ * <pre>
+ * java -cp bench/target/ergowatch-bench.jar io.ergowatch.bench.LoadGenerator \
+ *     --target monitor --connections 16 --records 100000 --values 20 --batch 64 [--rate 200000]
+ * </pre>
+ */
+public final class LoadGenerator {
+  public static void main(String[] args) throws Exception {
+    Map<String, String> a = parse(args);
+    String target = a.getOrDefault("target", "monitor");
+    int connections = Integer.parseInt(a.getOrDefault("connections", "16"));
+    int records = Integer.parseInt(a.getOrDefault("records", "100000"));
+    int values = Integer.parseInt(a.getOrDefault("values", "20"));
+    int batch = Integer.parseInt(a.getOrDefault("batch", "64"));
+    double rate = Double.parseDouble(a.getOrDefault("rate", "0"));
+    boolean probe = Boolean.parseBoolean(a.getOrDefault("probe", "true"));
+    System.out.printf("target=%s connections=%d records/conn=%d values=%d batch=%d rate=%s%n",
+        target, connections, records, values, batch, rate > 0 ? String.format("%.0f/s", rate) : "max");
+    if (target.equals("bare")) {
+      try (BareNettyServer bare = new BareNettyServer()) {
+        Result r = drive(bare.port(), false, connections, records, values, batch, rate,
+            () -> bare.steps.sum(), null);
+        r.print();
+      }
+    } else {
+      Map<String, String> flags = new HashMap<>(Map.of("ingest-host", "127.0.0.1", "http-host", "127.0.0.1",
+          "ingest-port", "0", "http-port", "0", "data-dir", Files.createTempDirectory("ergowatch-load").toString()));
+      try (Monitor m = Monitor.start(ConfigLoader.load(null, Map.of(), flags))) {
+        Result r = drive(m.ingestPort(), true, connections, records, values, batch, rate, m.pipeline()::recordsApplied, probe ? "http://127.0.0.1:" + m.httpPort() + "/metrics" : null);
+        r.print();
+      }
+    }
+  }
+
+  interface Counter {
+    long count() throws Exception;
+  }
+
+  record Result(long records, double seconds, long[] latencyNanos) {
+    void print() {
+      System.out.printf("ingested %d records in %.2f s: %.0f records/s%n", records, seconds, records / seconds);
+      if (latencyNanos != null && latencyNanos.length > 0) {
+        Arrays.sort(latencyNanos);
+        System.out.printf("send -> visible on /metrics (%d samples): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+            latencyNanos.length, pct(0.50), pct(0.90), pct(0.99), latencyNanos[latencyNanos.length - 1] / 1e6);
+      }
+    }
+
+    private double pct(double q) {
+      return latencyNanos[(int) Math.min(latencyNanos.length - 1, Math.floor(q * latencyNanos.length))] / 1e6;
+    }
+  }
+
+  static Result drive(int port, boolean ewp, int connections, int records, int values, int batch, double rate,
+      Counter counter, String metricsUrl) throws Exception {
+    long[][] sendTimes = new long[connections][records];
+    AtomicBoolean done = new AtomicBoolean();
+    ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
+    Thread probe = null;
+    if (metricsUrl != null) {
+      probe = new Thread(() -> probe(metricsUrl, sendTimes, done, latencies), "probe");
+      probe.setDaemon(true);
+    }
+    List<Thread> senders = new ArrayList<>();
+    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+    double perConnRate = rate > 0 ? rate / connections : 0;
+    long start = System.nanoTime();
+    for (int c = 0; c < connections; c++) {
+      int conn = c;
+      Thread t = new Thread(() -> {
+        try {
+          send(port, ewp, conn, records, values, batch, perConnRate, sendTimes[conn]);
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      }, "sender-" + c);
+      senders.add(t);
+      t.start();
+    }
+    if (probe != null) {
+      probe.start();
+    }
+    long expected = (long) connections * records;
+    long seen = 0;
+    while ((seen = counter.count()) < expected && failures.isEmpty()) {
+      Thread.sleep(5);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    done.set(true);
+    for (Thread t : senders) {
+      t.join(30_000);
+    }
+    if (!failures.isEmpty()) {
+      throw new IllegalStateException("a sender failed", failures.peek());
+    }
+    if (seen != expected) {
+      throw new IllegalStateException("ingested " + seen + " records, expected " + expected);
+    }
+    return new Result(seen, seconds, latencies.stream().mapToLong(Long::longValue).toArray());
+  }
+
+  private static void send(int port, boolean ewp, int conn, int records, int values, int batch, double rate,
+      long[] sendTimes) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setTcpNoDelay(true);
+      OutputStream out = s.getOutputStream();
+      InputStream in = new BufferedInputStream(s.getInputStream());
+      FrameDecoder decoder = new FrameDecoder();
+      List<String> series = new ArrayList<>();
+      for (int i = 0; i < values; i++) {
+        series.add(i == 0 ? "loss" : "s" + i);
+      }
+      out.write(FrameEncoder.encode(new Hello("load-" + conn, "load", "", conn + 1, 0, 1, Mode.REPLICATED, series, List.of())));
+      out.flush();
+      Thread acks = null;
+      if (ewp) {
+        decoder.read(in, Codec.DEFAULT_MAX_FRAME); // WELCOME
+        acks = new Thread(() -> {
+          try {
+            while (true) {
+              Frame f = decoder.read(in, Codec.DEFAULT_MAX_FRAME);
+              if (f instanceof Ack && ((Ack) f).ackedSeq() >= records) {
+                return;
+              }
+            }
+          } catch (IOException e) {
+            // closed
+          }
+        });
+        acks.setDaemon(true);
+        acks.start();
+      }
+      int[] ids = new int[values];
+      double[] vals = new double[values];
+      for (int i = 0; i < values; i++) {
+        ids[i] = i;
+      }
+      ByteBuffer buf = ByteBuffer.allocate(Codec.stepFrameBytes(values) * batch);
+      long interval = rate > 0 ? (long) (batch * 1e9 / rate) : 0;
+      long next = System.nanoTime();
+      for (int sent = 0; sent < records; ) {
+        if (interval > 0) {
+          long wait = next - System.nanoTime();
+          if (wait > 0) {
+            LockSupport.parkNanos(wait);
+          }
+          next += interval;
+        }
+        buf.clear();
+        int n = Math.min(batch, records - sent);
+        long now = System.nanoTime();
+        long wall = System.currentTimeMillis() * 1_000_000L;
+        for (int k = 0; k < n; k++) {
+          int seq = sent + k + 1;
+          vals[0] = 1.0 / seq;
+          for (int i = 1; i < values; i++) {
+            vals[i] = i;
+          }
+          sendTimes[seq - 1] = now;
+          FrameEncoder.writeStep(buf, seq, seq - 1, wall, ids, vals, values);
+        }
+        out.write(buf.array(), 0, buf.position());
+        sent += n;
+      }
+      out.flush();
+      if (ewp) {
+        out.write(FrameEncoder.encode(new Bye(Bye.Status.COMPLETED, "")));
+        out.flush();
+        try {
+          acks.join(60_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+
+  private static void probe(String url, long[][] sendTimes, AtomicBoolean done, ConcurrentLinkedQueue<Long> out) {
+    HttpClient http = HttpClient.newHttpClient();
+    Pattern p = Pattern.compile("(?m)^ergowatch_last_step\\{job=\"load\",run=\"load-(\\d+)\"} (\\S+)$");
+    long[] lastSeen = new long[sendTimes.length];
+    Arrays.fill(lastSeen, -1);
+    while (!done.get()) {
+      try {
+        String body = http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        long now = System.nanoTime();
+        Matcher m = p.matcher(body);
+        while (m.find()) {
+          int conn = Integer.parseInt(m.group(1));
+          long step = (long) Double.parseDouble(m.group(2));
+          if (step > lastSeen[conn] && step >= 0 && step < sendTimes[conn].length) {
+            lastSeen[conn] = step;
+            out.add(now - sendTimes[conn][(int) step]);
+          }
+        }
+        TimeUnit.MILLISECONDS.sleep(10);
+      } catch (Exception e) {
+        return;
+      }
+    }
+  }
+
+  private static Map<String, String> parse(String[] args) {
+    Map<String, String> m = new HashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--") || i + 1 >= args.length) {
+        throw new IllegalArgumentException("usage: --key value ... (bad argument " + args[i] + ")");
+      }
+      m.put(args[i].substring(2), args[++i]);
+    }
+    return m;
+  }
+}
