@@ -1,5 +1,6 @@
 package io.ergowatch.monitor;
 
+import io.ergowatch.monitor.config.ConfigException;
 import io.ergowatch.monitor.config.MonitorConfig;
 import io.ergowatch.monitor.export.HttpApi;
 import io.ergowatch.monitor.export.MonitorMetrics;
@@ -8,7 +9,6 @@ import io.ergowatch.monitor.ingest.IngestServer;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,14 +42,39 @@ public final class Monitor implements AutoCloseable {
     try {
       Files.createDirectories(config.dataDir());
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create data dir " + config.dataDir() + ": " + e.getMessage(), e);
+      throw new ConfigException("config key 'data-dir': cannot create " + config.dataDir() + " (" + e + ")");
     }
     this.pipeline = new Pipeline(config.pipeline(), wallClockNanos);
     this.registry = new PrometheusRegistry();
     MonitorMetrics metrics = new MonitorMetrics(registry, pipeline, jvmMetrics);
     registry.register(new RunMetricsCollector(pipeline, Duration.ofSeconds(5)));
-    this.ingest = IngestServer.start(config.ingest(), pipeline, metrics);
-    this.http = HttpApi.start(config.httpHost(), config.httpPort(), registry, pipeline, accepting::get);
+    IngestServer ingestServer = null;
+    try {
+      ingestServer = bind("ingest-port", config.ingestHost(), config.ingestPort(),
+          () -> IngestServer.start(config.ingest(), pipeline, metrics));
+      this.ingest = ingestServer;
+      this.http = bind("http-port", config.httpHost(), config.httpPort(),
+          () -> HttpApi.start(config.httpHost(), config.httpPort(), registry, pipeline, accepting::get));
+    } catch (RuntimeException e) {
+      if (ingestServer != null) {
+        ingestServer.shutdown();
+      }
+      pipeline.close();
+      throw e;
+    }
+  }
+
+  /** Binds a listener, turning "address in use" into a message that names the setting. */
+  private static <T> T bind(String key, String host, int port, java.util.function.Supplier<T> start) {
+    try {
+      return start.get();
+    } catch (RuntimeException e) {
+      if (e instanceof reactor.netty.ChannelBindException || e.getCause() instanceof java.net.BindException) {
+        throw new ConfigException("config key '" + key + "': cannot listen on " + host + ":" + port
+            + " (address in use or not available); choose another port, or stop what uses it");
+      }
+      throw e;
+    }
   }
 
   /** Starts a monitor on the real wall clock. */

@@ -59,6 +59,17 @@ class GracefulShutdownTest {
   }
 
   @Test
+  void aPortInUseIsAConfigErrorThatNamesTheSetting() {
+    try (TestMonitor first = new TestMonitor(dataDir)) {
+      int port = first.ingestPort();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> new TestMonitor(dataDir, java.util.Map.of("ingest-port", Integer.toString(port))))
+          .isInstanceOf(io.ergowatch.monitor.config.ConfigException.class)
+          .hasMessage("config key 'ingest-port': cannot listen on 127.0.0.1:" + port
+              + " (address in use or not available); choose another port, or stop what uses it");
+    }
+  }
+
+  @Test
   void closeIsIdempotent() throws IOException {
     TestMonitor monitor = new TestMonitor(dataDir);
     monitor.close();
