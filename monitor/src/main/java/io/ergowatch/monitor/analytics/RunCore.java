@@ -14,20 +14,27 @@ import java.util.Map;
  * clock, does no I/O and knows nothing of Reactor, so live streams, replay and tests drive the
  * same code. Not thread-safe: the pipeline confines each run to one lane thread.
  *
- * <p>Backbone scope: steps, last values, loss, grad norm, lr, the per-series ergodic means
- * (restarted when the learning rate moves by more than 10%), and the verdict rules that need
- * no stationarity statistics: WARMUP, and DIVERGED (non-finite loss or gradient at once, or
- * the 200-step median loss rule of docs/math.md §5). The full estimator set plugs in here.
+ * <p>Per record (full resolution, no allocation): last values, ergodic means with their
+ * batch-means standard errors, EWMAs, the loss ring, the DIVERGED rules, and a thinned row of
+ * every series and derived quantity. Every max(⌊W/10⌋, 20) records: one window evaluation
+ * ({@link WindowEvaluator}) and the verdict ({@link Verdicts}) with hysteresis.
+ *
+ * <p>Memory per run is bounded: the loss ring holds W_max finite losses (16384 × 8 B), the
+ * thinned window 512 rows × (17 derived + n series) columns, 256-point histories for six
+ * series, and per-series O(1) estimators. About 0.5 MiB with 40 series (see
+ * {@link #approximateBytes()}).
  *
  * <pre>{@code
  * RunCore core = new RunCore("r1", "job", Map.of(), AnalyticsSettings.defaults());
  * int loss = core.seriesIndex("loss");
- * core.onRecord(new StepRecord(4).reset(1, t).put(loss, 0.7));
+ * core.onRecord(new StepRecord(4).reset(1, t).put(loss, 0.7), receivedNanos);
  * RunSnapshot s = core.snapshot();
  * }</pre>
  */
 public final class RunCore {
   private static final int MAX_EVENTS = 100;
+  static final int THINNED_ROWS = 512;
+  private static final String[] HISTORY = {"loss", "grad_sq", "lr", "update_sq", "ema_update_dot", "sharpness"};
 
   private final String run;
   private final String job;
@@ -35,28 +42,37 @@ public final class RunCore {
   private final Map<String, String> labels = new LinkedHashMap<>();
   private final Map<String, Integer> indexByName = new HashMap<>();
   private SeriesAccumulator[] series = new SeriesAccumulator[0];
+  private long[] presentAt = new long[0];
+  private History[] history = new History[0];
+  private int[] projColumns = new int[0];
+  private int projCount;
   private final DivergenceDetector divergence;
   private final ArrayDeque<RunEvent> events = new ArrayDeque<>();
+  private final LossWindow lossWindow;
+  private final ThinnedWindow thinned = new ThinnedWindow(THINNED_ROWS);
+  private final WindowEvaluator evaluator;
+  private final WindowStats stats = new WindowStats();
+  private final Verdicts verdicts;
+  private final int[] rows = new int[1];
+  private final double[] pair = new double[2];
+  private OptimizerProfile optimizer;
 
   private int world = 1;
   private String mode = "replicated";
-  private int lossIndex = -1;
-  private int gradSqIndex = -1;
-  private int lrIndex = -1;
-  private int nonfiniteIndex = -1;
+  private final WellKnown k = new WellKnown();
 
-  private long steps;
+  private long records;
   private long lastStep = -1;
   private long lastRecordTimeNanos;
   private long rewinds;
   private long partialSteps;
   private double burnInLr = Double.NaN;
   private long burnInStep;
-
-  private RunState state = RunState.WARMUP;
-  private long stateSince;
-  private List<String> why = List.of("warmup: 0 of " + 200 + " steps");
-  private String nonfiniteReason;
+  private double lossPeak;
+  private double prevUpdateSq = Double.NaN;
+  private boolean prevUpdateNil = true;
+  private long nextEvaluation;
+  private int window;
 
   private RunStatus status = RunStatus.LIVE;
   private long lastReceivedNanos;
@@ -66,11 +82,18 @@ public final class RunCore {
   public RunCore(String run, String job, Map<String, String> labels, AnalyticsSettings settings) {
     this.run = run;
     this.job = job;
-    this.settings = settings;
+    this.settings = settings.validate();
     this.labels.putAll(labels);
+    this.optimizer = OptimizerProfile.from(this.labels);
     this.divergence = new DivergenceDetector(settings.divergenceWindow(), settings.divergenceFactor(),
-        settings.divergenceEvaluations(), settings.evaluateEvery());
-    this.why = List.of(warmupReason());
+        settings.divergenceEvaluations(), settings.divergenceEvery());
+    this.lossWindow = new LossWindow(settings.windowMax());
+    this.evaluator = new WindowEvaluator(settings, THINNED_ROWS);
+    this.verdicts = new Verdicts(settings);
+    this.window = settings.windowMin();
+    this.stats.window = window;
+    this.nextEvaluation = settings.warmupSteps();
+    thinned.ensureColumns(Derived.COUNT);
   }
 
   public String run() {
@@ -86,14 +109,19 @@ public final class RunCore {
     int i = series.length;
     series = Arrays.copyOf(series, i + 1);
     series[i] = new SeriesAccumulator(name);
-    indexByName.put(name, i);
-    switch (name) {
-      case "loss": lossIndex = i; break;
-      case "grad_sq": gradSqIndex = i; break;
-      case "lr": lrIndex = i; break;
-      case "nonfinite": nonfiniteIndex = i; break;
-      default: break;
+    presentAt = Arrays.copyOf(presentAt, i + 1);
+    presentAt[i] = -1;
+    history = Arrays.copyOf(history, i + 1);
+    if (Arrays.asList(HISTORY).contains(name)) {
+      history[i] = new History(settings.historyPoints());
     }
+    indexByName.put(name, i);
+    k.assign(name, i);
+    if (name.startsWith("proj.")) {
+      projColumns = Arrays.copyOf(projColumns, projCount + 1);
+      projColumns[projCount++] = Derived.COUNT + i;
+    }
+    thinned.ensureColumns(Derived.COUNT + i + 1);
     return i;
   }
 
@@ -110,13 +138,14 @@ public final class RunCore {
     this.world = world;
     this.mode = mode;
     this.labels.putAll(helloLabels);
+    this.optimizer = OptimizerProfile.from(this.labels);
     this.status = RunStatus.LIVE;
     this.lastReceivedNanos = Math.max(lastReceivedNanos, receivedNanos);
   }
 
   /** Processes one assembled record. Allocation-free unless the verdict changes. */
   public void onRecord(StepRecord r, long receivedNanos) {
-    steps++;
+    long rec = ++records;
     lastStep = r.step;
     lastRecordTimeNanos = r.agentTimeNanos;
     lastReceivedNanos = receivedNanos;
@@ -129,12 +158,267 @@ public final class RunCore {
     if (r.partial) {
       partialSteps++;
     }
-    maybeRestartBurnIn(r);
-    for (int k = 0; k < r.presentCount; k++) {
-      int i = r.present[k];
-      series[i].accept(r.step, r.values[i]);
+    for (int j = 0; j < r.presentCount; j++) {
+      presentAt[r.present[j]] = rec;
     }
-    evaluate(r);
+    maybeRestartBurnIn(r);
+    for (int j = 0; j < r.presentCount; j++) {
+      int i = r.present[j];
+      double v = r.values[i];
+      series[i].accept(r.step, v);
+      if (history[i] != null) {
+        history[i].add(r.step, v);
+      }
+    }
+    double loss = value(r, k.loss);
+    if (Double.isFinite(loss)) {
+      lossWindow.add(loss);
+      lossPeak = Math.max(lossPeak, Math.abs(loss));
+    }
+    if (verdicts.state() != RunState.DIVERGED) {
+      String nonfinite = nonfiniteReason(r);
+      if (nonfinite != null) {
+        enter(RunState.DIVERGED, r.step, List.of(nonfinite));
+      } else if (Double.isFinite(loss) && divergence.accept(loss)) {
+        enter(RunState.DIVERGED, r.step, List.of(String.format(
+            "loss blew up: median of the last %d losses %.6g > %.0f x the smallest such median %.6g, for %d evaluations",
+            divergence.window(), divergence.lastMedian(), divergence.factor(), divergence.minMedian(),
+            settings.divergenceEvaluations())));
+      }
+    }
+    sharpness(r);
+    thin(r, rec);
+    if (rec >= nextEvaluation) {
+      evaluate(r.step);
+    }
+  }
+
+  private double value(StepRecord r, int index) {
+    return index >= 0 && presentAt[index] == records ? r.values[index] : Double.NaN;
+  }
+
+  private boolean has(int index) {
+    return index >= 0 && presentAt[index] == records;
+  }
+
+  private void sharpness(StepRecord r) {
+    double s = value(r, k.sharpness);
+    double lr = value(r, k.lr);
+    if (!Double.isFinite(s) || !(lr > 0)) {
+      return;
+    }
+    stats.sharpnessRatio = s / optimizer.criticalSharpness(lr);
+    stats.sharpnessHighRun = stats.sharpnessRatio > settings.sharpnessHigh() ? stats.sharpnessHighRun + 1 : 0;
+  }
+
+  /** Per-record derived quantities, and a thinned row every stride-th record. */
+  private void thin(StepRecord r, long rec) {
+    double us = value(r, k.updateSq);
+    double ws = value(r, k.weightSq);
+    boolean nil = !(us >= settings.nilUpdate() * Math.max(Double.isFinite(ws) ? ws : 1, 1));
+    double prevUs = prevUpdateSq;
+    boolean prevNil = prevUpdateNil;
+    if (has(k.updateSq)) {
+      prevUpdateSq = us;
+      prevUpdateNil = nil;
+    } else {
+      prevUpdateSq = Double.NaN;
+      prevUpdateNil = true;
+    }
+    if (rec % stats.stride != 0) {
+      return;
+    }
+    int row = thinned.beginRow(rec);
+    for (int j = 0; j < r.presentCount; j++) {
+      int i = r.present[j];
+      double v = r.values[i];
+      if (Double.isFinite(v)) {
+        thinned.set(row, Derived.COUNT + i, v);
+      }
+    }
+    double lr = value(r, k.lr);
+    double gsq = value(r, k.gradSq);
+    double egd = value(r, k.emaGradDot);
+    double eds = value(r, k.emaDistSq);
+    if (eds > 0 && Double.isFinite(egd)) {
+      double rsi = egd / eds;
+      setFinite(row, Derived.RSI_EMA, rsi);
+      if (gsq >= 0) {
+        double eb = Math.sqrt(gsq / eds);
+        setFinite(row, Derived.EB_EMA, eb);
+        setFinite(row, Derived.GAMMA_EMA, rsi / eb);
+      }
+    }
+    double rgd = value(r, k.refGradDot);
+    double rds = value(r, k.refDistSq);
+    double rgs = value(r, k.refGradSq);
+    if (rds > 0 && Double.isFinite(rgd)) {
+      double rsi = rgd / rds;
+      setFinite(row, Derived.RSI_REF, rsi);
+      if (rgs >= 0) {
+        double eb = Math.sqrt(rgs / rds);
+        setFinite(row, Derived.EB_REF, eb);
+        setFinite(row, Derived.GAMMA_REF, rsi / eb);
+      }
+    }
+    double udp = value(r, k.updateDotPrev);
+    if (Double.isFinite(udp) && !nil && !prevNil && prevUs > 0 && us > 0) {
+      setFinite(row, Derived.KAPPA, udp / Math.sqrt(us * prevUs));
+      setFinite(row, Derived.R2_NUM, us + prevUs + 2 * udp);
+      setFinite(row, Derived.R2_DEN, us + prevUs);
+    }
+    double eud = value(r, k.emaUpdateDot);
+    if (Double.isFinite(eud) && !nil) {
+      thinned.set(row, Derived.PI_NUM, eud);
+      thinned.set(row, Derived.PI_DEN, us);
+    }
+    double gl = value(r, k.gradLocalSq);
+    double bb = value(r, k.batchSize);
+    double bs = value(r, k.localBatchSize);
+    if (Double.isFinite(gsq) && Double.isFinite(gl) && bb > bs && bs > 0) {
+      double gNum = bb * gsq - bs * gl;
+      double gDen = bb - bs;
+      thinned.set(row, Derived.SIG_G_NUM, gNum);
+      thinned.set(row, Derived.SIG_G_DEN, gDen);
+      thinned.set(row, Derived.SIG_S_NUM, gl - gsq);
+      thinned.set(row, Derived.SIG_S_DEN, 1 / bs - 1 / bb);
+      thinned.set(row, Derived.SIG_G_STEP, gNum / gDen);
+    }
+    if (Double.isFinite(us)) {
+      thinned.set(row, Derived.ENERGY, us);
+    } else if (Double.isFinite(gsq) && Double.isFinite(lr)) {
+      thinned.set(row, Derived.ENERGY, lr * lr * gsq);
+    }
+  }
+
+  private void setFinite(int row, int column, double v) {
+    if (Double.isFinite(v)) {
+      thinned.set(row, column, v);
+    }
+  }
+
+  /** One window evaluation and the verdict that follows from it (docs/math.md §4–§5). */
+  private void evaluate(long step) {
+    WindowStats w = stats;
+    w.evaluations++;
+    w.atStep = step;
+    w.atRecord = records;
+    double tau = lossWindow.count() >= 8 ? evaluator.estimateTau(lossWindow, window, w.tau) : 1;
+    w.tau = tau;
+    window = (int) Math.min(settings.windowMax(), Math.max(settings.windowMin(), Math.ceil(50 * tau)));
+    w.window = window;
+    w.windowTooShort = tau > settings.windowMax() / 50.0;
+    if (lossWindow.count() > 0) {
+      evaluator.lossStatistics(lossWindow, lossPeak, w);
+    } else {
+      w.lossN = 0;
+      w.lossStationary = false;
+    }
+    geometry(w);
+    w.stride = Math.max(1, (int) Math.ceil(tau / 4));
+    RunState candidate = verdicts.candidate(w, k.hasUpdates(presentAtAny()), k.hasGradient(), lossWindow.count() > 0);
+    RunState before = verdicts.state();
+    if (verdicts.offer(candidate) && before != RunState.DIVERGED) {
+      enter(candidate, step, verdicts.reasons(candidate, w, optimizer, lastLr()));
+    }
+    nextEvaluation = records + settings.evaluateEvery(window);
+  }
+
+  private boolean presentAtAny() {
+    return k.updateSq >= 0 && series[k.updateSq].count > 0;
+  }
+
+  private double lastLr() {
+    return k.lr >= 0 ? series[k.lr].last : Double.NaN;
+  }
+
+  private void geometry(WindowStats w) {
+    long now = records;
+    int win = w.window;
+    w.pi = -2 * evaluator.ratioOfSums(thinned, Derived.PI_NUM, Derived.PI_DEN, now, win, rows);
+    w.piN = rows[0];
+    w.kappa = evaluator.quantile(thinned, Derived.KAPPA, now, win, 0.5);
+    double[] q = pair;
+    w.r2 = evaluator.ratioOfSums(thinned, Derived.R2_NUM, Derived.R2_DEN, now, win, rows);
+    w.oscN = rows[0];
+    evaluator.quantiles(thinned, Derived.RSI_EMA, now, win, 0.05, 0.5, q);
+    w.rsiEmaQ05 = q[0];
+    w.rsiEmaQ50 = q[1];
+    evaluator.quantiles(thinned, Derived.EB_EMA, now, win, 0.5, 0.95, q);
+    w.ebEmaQ50 = q[0];
+    w.ebEmaQ95 = q[1];
+    w.gammaEma = evaluator.quantile(thinned, Derived.GAMMA_EMA, now, win, 0.5);
+    evaluator.quantiles(thinned, Derived.RSI_REF, now, win, 0.05, 0.5, q);
+    w.rsiRefQ05 = q[0];
+    w.rsiRefQ50 = q[1];
+    evaluator.quantiles(thinned, Derived.EB_REF, now, win, 0.5, 0.95, q);
+    w.ebRefQ50 = q[0];
+    w.ebRefQ95 = q[1];
+    w.gammaRef = evaluator.quantile(thinned, Derived.GAMMA_REF, now, win, 0.5);
+    // The lagged reference is exact (a fixed later point); the EMA one is online but biased
+    // while the run still progresses, so lr_safe prefers the lagged one (math.md §4).
+    if (Double.isFinite(w.rsiRefQ05) && Double.isFinite(w.ebRefQ95)) {
+      w.muHat = w.rsiRefQ05;
+      w.lHat = w.ebRefQ95;
+      w.geometryReference = "lagged";
+    } else if (Double.isFinite(w.rsiEmaQ05) && Double.isFinite(w.ebEmaQ95)) {
+      w.muHat = w.rsiEmaQ05;
+      w.lHat = w.ebEmaQ95;
+      w.geometryReference = "ema";
+    } else {
+      w.muHat = Double.NaN;
+      w.lHat = Double.NaN;
+      w.geometryReference = "";
+    }
+    if (Double.isFinite(w.muHat) && w.lHat > 0) {
+      // μ̂ ≤ 0: along this path no step size is guaranteed to contract (lr_safe 0, ratio +Inf).
+      w.lrSafe = Math.max(0, 2 * w.muHat / (w.lHat * w.lHat));
+      double lr = lastLr();
+      w.lrRatio = lr / w.lrSafe;
+    } else {
+      w.lrSafe = Double.NaN;
+      w.lrRatio = Double.NaN;
+    }
+    double gSum = evaluator.ratioOfSums(thinned, Derived.SIG_G_NUM, Derived.SIG_G_DEN, now, win, rows);
+    int gN = rows[0];
+    if (gN > 0) {
+      w.signalIdentified = true;
+      w.signal = gSum;
+      w.noiseScale = evaluator.ratioOfSums(thinned, Derived.SIG_S_NUM, Derived.SIG_S_DEN, now, win, rows);
+      w.batchNoise = w.noiseScale / w.signal;
+      double sd = evaluator.sd(thinned, Derived.SIG_G_STEP, now, win, rows);
+      double effective = rows[0] / Math.max(1, w.tau / w.stride);
+      w.signalStderr = sd / Math.sqrt(Math.max(1, effective));
+    } else {
+      w.signalIdentified = false;
+      w.noiseScale = Double.NaN;
+      w.batchNoise = Double.NaN;
+      if (k.gradSq >= 0) {
+        int c = Derived.COUNT + k.gradSq;
+        w.signal = evaluator.mean(thinned, c, now, win);
+        double sd = evaluator.sd(thinned, c, now, win, rows);
+        w.signalStderr = sd / Math.sqrt(Math.max(1, rows[0] / Math.max(1, w.tau / w.stride)));
+      } else {
+        w.signal = Double.NaN;
+        w.signalStderr = Double.NaN;
+      }
+    }
+    double energy = evaluator.mean(thinned, Derived.ENERGY, now, win);
+    w.energyObserved = Double.isFinite(energy);
+    w.energy = energy;
+    if (w.energyObserved) {
+      w.energyMax = Double.isNaN(w.energyMax) ? energy : Math.max(w.energyMax, energy);
+      w.converged = energy == 0 || energy <= settings.convergedRatio() * w.energyMax;
+    } else {
+      w.converged = false;
+    }
+    w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
+    // Sliced W over 32 projections costs ~4 sorts each: refreshed once per window (every 10th
+    // evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
+    if (w.evaluations % 10 == 1 || !Double.isFinite(w.sw)) {
+      evaluator.slicedWasserstein(thinned, projColumns, projCount, now, w);
+    }
+    w.sharpnessTrendUp = w.trendT > settings.trendT();
   }
 
   /** BYE from the run's last rank: the lifecycle ends, the verdict stays. */
@@ -165,18 +449,15 @@ public final class RunCore {
   }
 
   public RunState state() {
-    return state;
+    return verdicts.state();
   }
 
   public long steps() {
-    return steps;
+    return records;
   }
 
   private void maybeRestartBurnIn(StepRecord r) {
-    if (lrIndex < 0 || !isPresent(r, lrIndex)) {
-      return;
-    }
-    double lr = r.values[lrIndex];
+    double lr = value(r, k.lr);
     if (!Double.isFinite(lr)) {
       return;
     }
@@ -184,8 +465,7 @@ public final class RunCore {
       burnInLr = lr;
       return;
     }
-    double ref = Math.abs(burnInLr);
-    if (Math.abs(lr - burnInLr) > settings.burnInLrChange() * ref) {
+    if (Math.abs(lr - burnInLr) > settings.burnInLrChange() * Math.abs(burnInLr)) {
       for (SeriesAccumulator s : series) {
         s.restartMean();
       }
@@ -194,91 +474,77 @@ public final class RunCore {
     }
   }
 
-  private static boolean isPresent(StepRecord r, int index) {
-    for (int k = 0; k < r.presentCount; k++) {
-      if (r.present[k] == index) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private void evaluate(StepRecord r) {
-    if (state == RunState.DIVERGED) {
-      return; // kept once entered (docs/math.md §5)
-    }
-    if (nonfiniteReason == null) {
-      nonfiniteReason = nonfiniteReason(r);
-    }
-    if (nonfiniteReason != null) {
-      enter(RunState.DIVERGED, r.step, List.of(nonfiniteReason));
-      return;
-    }
-    if (lossIndex >= 0 && isPresent(r, lossIndex) && divergence.accept(r.values[lossIndex])) {
-      enter(RunState.DIVERGED, r.step, List.of(String.format(
-          "loss blew up: median of the last %d losses %.6g > %.0f x the smallest such median %.6g, for %d evaluations",
-          divergence.window(), divergence.lastMedian(), divergence.factor(), divergence.minMedian(),
-          settings.divergenceEvaluations())));
-      return;
-    }
-    if (steps < settings.warmupSteps()) {
-      if (steps % settings.evaluateEvery() == 0) {
-        why = List.of(warmupReason());
-      }
-      return;
-    }
-    if (state == RunState.WARMUP) {
-      enter(RunState.PROGRESSING, r.step, List.of(
-          "warmup over: " + steps + " steps",
-          "no non-finite loss or gradient; loss median within "
-              + (int) settings.divergenceFactor() + "x of its best"));
-    }
-  }
-
   private String nonfiniteReason(StepRecord r) {
-    for (int k = 0; k < r.presentCount; k++) {
-      int i = r.present[k];
-      double v = r.values[i];
-      if ((i == lossIndex || i == gradSqIndex) && !Double.isFinite(v)) {
-        return series[i].name + " is " + v + " at step " + r.step;
-      }
-      if (i == nonfiniteIndex && v > 0) {
-        return "agent counted " + (long) v + " non-finite values in the gradient or weights at step " + r.step;
-      }
+    double loss = value(r, k.loss);
+    if (has(k.loss) && !Double.isFinite(loss)) {
+      return "loss is " + loss + " at step " + r.step;
+    }
+    double g = value(r, k.gradSq);
+    if (has(k.gradSq) && !Double.isFinite(g)) {
+      return "grad_sq is " + g + " at step " + r.step;
+    }
+    double nf = value(r, k.nonfinite);
+    if (nf > 0) {
+      return "agent counted " + (long) nf + " non-finite values in the gradient or weights at step " + r.step;
     }
     return null;
   }
 
-  private String warmupReason() {
-    return "warmup: " + steps + " of " + settings.warmupSteps() + " steps";
-  }
-
   private void enter(RunState next, long step, List<String> reasons) {
-    RunState from = state;
-    state = next;
-    stateSince = step;
-    why = List.copyOf(reasons);
+    RunState from = verdicts.state();
+    verdicts.enter(next, step);
     if (from != next) {
-      events.addLast(new RunEvent(step, from, next, why));
+      events.addLast(new RunEvent(step, from, next, reasons));
       if (events.size() > MAX_EVENTS) {
         events.removeFirst();
       }
     }
   }
 
-  /** The latest state change not yet handed out, for the pipeline's one log line per change. */
+  /** The latest state change, for the pipeline's one log line per change. */
   public RunEvent lastEvent() {
     return events.peekLast();
   }
 
-  public RunSnapshot snapshot() {
-    List<SeriesSnapshot> ss = new ArrayList<>(series.length);
-    for (SeriesAccumulator s : series) {
-      ss.add(s.snapshot());
+  /** Rough bytes held by this run's analytics (the memory bound of the class comment). */
+  public long approximateBytes() {
+    long thinnedBytes = (long) thinned.columns() * THINNED_ROWS * 8 + THINNED_ROWS * 8L;
+    long loss = 8L * lossWindow.capacity();
+    long scratch = 8L * (2 * settings.windowMax() + 2L * THINNED_ROWS + 2L * Math.max(THINNED_ROWS, settings.windowMax()));
+    long hist = 0;
+    for (History h : history) {
+      hist += h == null ? 0 : 16L * settings.historyPoints();
     }
-    return new RunSnapshot(run, job, labels, world, mode, state, stateSince, status, why, steps, lastStep,
-        lastRecordTimeNanos, last(lossIndex), gradNorm(), last(lrIndex), burnInStep, rewinds,
-        partialSteps, endStatus, endMessage, ss, new ArrayList<>(events));
+    long perSeries = series.length * 400L;
+    return thinnedBytes + loss + scratch + hist + perSeries + 8L * settings.divergenceWindow() * 2 + 16 * 1024;
+  }
+
+  public RunSnapshot snapshot() {
+    if (stats.evaluations > 0) {
+      stats.ensureColumns(thinned.columns());
+      for (int c = 0; c < thinned.columns(); c++) {
+        evaluator.columnStatistics(thinned, c, records, stats);
+      }
+    }
+    List<SeriesSnapshot> ss = new ArrayList<>(series.length);
+    for (int i = 0; i < series.length; i++) {
+      History h = history[i];
+      ss.add(series[i].snapshot(stats, Derived.COUNT + i,
+          h == null ? new long[0] : h.steps(), h == null ? new double[0] : h.values()));
+    }
+    RunState state = verdicts.state();
+    List<String> why;
+    if (state == RunState.DIVERGED || state == RunState.WARMUP && stats.evaluations == 0) {
+      RunEvent last = events.peekLast();
+      why = state == RunState.DIVERGED && last != null ? last.why()
+          : List.of("warmup: " + records + " of " + settings.warmupSteps() + " records");
+    } else {
+      why = new ArrayList<>(verdicts.reasons(state, stats, optimizer, lastLr()));
+      verdicts.pendingReason().ifPresent(why::add);
+    }
+    return new RunSnapshot(run, job, labels, world, mode, state, verdicts.since(), status, why, records, lastStep,
+        lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), burnInStep, rewinds, partialSteps, endStatus,
+        endMessage, ss, new ArrayList<>(events), RunStatistics.of(stats, optimizer));
   }
 
   private double last(int index) {
@@ -286,7 +552,59 @@ public final class RunCore {
   }
 
   private double gradNorm() {
-    double g = last(gradSqIndex);
+    double g = last(k.gradSq);
     return g >= 0 || Double.isNaN(g) ? Math.sqrt(g) : g;
+  }
+
+  /** Indices of the well-known series in this run, -1 where the run does not send one. */
+  static final class WellKnown {
+    int loss = -1;
+    int lr = -1;
+    int gradSq = -1;
+    int gradLocalSq = -1;
+    int batchSize = -1;
+    int localBatchSize = -1;
+    int nonfinite = -1;
+    int weightSq = -1;
+    int updateSq = -1;
+    int updateDotPrev = -1;
+    int emaGradDot = -1;
+    int emaDistSq = -1;
+    int emaUpdateDot = -1;
+    int refGradDot = -1;
+    int refDistSq = -1;
+    int refGradSq = -1;
+    int sharpness = -1;
+
+    void assign(String name, int i) {
+      switch (name) {
+        case "loss": loss = i; break;
+        case "lr": lr = i; break;
+        case "grad_sq": gradSq = i; break;
+        case "grad_local_sq": gradLocalSq = i; break;
+        case "batch_size": batchSize = i; break;
+        case "local_batch_size": localBatchSize = i; break;
+        case "nonfinite": nonfinite = i; break;
+        case "weight_sq": weightSq = i; break;
+        case "update_sq": updateSq = i; break;
+        case "update_dot_prev": updateDotPrev = i; break;
+        case "ema_grad_dot": emaGradDot = i; break;
+        case "ema_dist_sq": emaDistSq = i; break;
+        case "ema_update_dot": emaUpdateDot = i; break;
+        case "ref_grad_dot": refGradDot = i; break;
+        case "ref_dist_sq": refDistSq = i; break;
+        case "ref_grad_sq": refGradSq = i; break;
+        case "sharpness": sharpness = i; break;
+        default: break;
+      }
+    }
+
+    boolean hasUpdates(boolean updateSqSeen) {
+      return updateSq >= 0 && updateSqSeen;
+    }
+
+    boolean hasGradient() {
+      return gradSq >= 0;
+    }
   }
 }

@@ -16,6 +16,7 @@ import java.util.Map;
  * @param gradNorm √grad_sq of the latest record that carried grad_sq, NaN if none
  * @param learningRate latest lr, NaN if none
  * @param burnInStep the step where the ergodic means last restarted
+ * @param statistics the latest window evaluation (math.md §3–§5)
  */
 public record RunSnapshot(
     String run,
@@ -39,7 +40,8 @@ public record RunSnapshot(
     String endStatus,
     String endMessage,
     List<SeriesSnapshot> series,
-    List<RunEvent> events) {
+    List<RunEvent> events,
+    RunStatistics statistics) {
 
   public RunSnapshot {
     labels = Map.copyOf(labels);

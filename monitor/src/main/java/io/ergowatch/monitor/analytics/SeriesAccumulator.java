@@ -1,18 +1,24 @@
 package io.ergowatch.monitor.analytics;
 
+import io.ergowatch.monitor.analytics.stats.BatchMeans;
+import io.ergowatch.monitor.analytics.stats.Ewma;
+
 /**
- * Per-series running statistics of the backbone: the last value, counts, and the ergodic
- * (Cesàro) mean since the current burn-in point (docs/math.md §4). Non-finite values are
- * data (they are the last value and are counted) but never enter the mean.
+ * Per-series running statistics at full resolution: the last value, counts, an EWMA, and the
+ * ergodic (Cesàro) mean since the current burn-in point with its Monte-Carlo standard error
+ * by batch means (docs/math.md §4). Non-finite values are data (they are the last value and
+ * are counted) but never enter an estimator.
  */
 final class SeriesAccumulator {
+  static final double EWMA_ALPHA = 0.01;
+
   final String name;
   double last = Double.NaN;
   long lastStep = -1;
   long count;
   long nonfinite;
-  private long meanCount;
-  private double mean;
+  private final BatchMeans ergodic = new BatchMeans();
+  private final Ewma ewma = new Ewma(EWMA_ALPHA);
 
   SeriesAccumulator(String name) {
     this.name = name;
@@ -26,26 +32,27 @@ final class SeriesAccumulator {
       nonfinite++;
       return;
     }
-    meanCount++;
-    mean += (value - mean) / meanCount;
+    ergodic.accept(value);
+    ewma.accept(value);
   }
 
-  /** Restarts the ergodic mean (a new burn-in point); last value and counts are kept. */
+  /** Restarts the ergodic mean (a new burn-in point); last value, counts and EWMA are kept. */
   void restartMean() {
-    meanCount = 0;
-    mean = 0;
+    ergodic.clear();
   }
 
-  /** The ergodic mean, NaN before the first finite value since the burn-in point. */
-  double ergodicMean() {
-    return meanCount == 0 ? Double.NaN : mean;
-  }
-
-  long ergodicCount() {
-    return meanCount;
-  }
-
-  SeriesSnapshot snapshot() {
-    return new SeriesSnapshot(name, last, lastStep, count, nonfinite, ergodicMean(), meanCount);
+  SeriesSnapshot snapshot(WindowStats w, int column, long[] historySteps, double[] historyValues) {
+    boolean evaluated = w.evaluations > 0 && column < w.columns;
+    return new SeriesSnapshot(name, last, lastStep, count, nonfinite,
+        ergodic.count() == 0 ? Double.NaN : ergodic.mean(), ergodic.stderr(), ergodic.count(), ewma.value(),
+        evaluated ? w.n[column] : 0,
+        evaluated ? w.mean[column] : Double.NaN,
+        evaluated ? w.sd[column] : Double.NaN,
+        evaluated ? w.quantiles[column].clone() : new double[0],
+        evaluated ? w.drift[column] : Double.NaN,
+        evaluated ? w.ess[column] : Double.NaN,
+        evaluated ? w.gewekeZ[column] : Double.NaN,
+        evaluated ? w.trendTs[column] : Double.NaN,
+        historySteps, historyValues);
   }
 }

@@ -10,47 +10,56 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Drives the simulated trainers through real {@link ErgowatchAgent}s at a steady pace, the
- * way a training loop would: one record() per iteration, never waiting for the monitor.
+ * Drives the demo's trainers through real {@link ErgowatchAgent}s at a steady pace, the way a
+ * training loop would: one record() per iteration, never waiting for the monitor.
  */
 public final class DemoRunner implements AutoCloseable {
   private final ScheduledExecutorService clock;
   private final List<ErgowatchAgent> agents = new ArrayList<>();
-  private final List<SimulatedTrainer> trainers;
+  private final List<DemoRun> runs;
 
   /**
    * @param stepsPerSecond iterations per second for each run
    */
   public DemoRunner(String address, int stepsPerSecond) {
-    this.trainers = DemoTrainers.all();
+    this.runs = DemoTrainers.all();
     this.clock = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "ergowatch-demo-trainers");
       t.setDaemon(true);
       return t;
     });
     int perTick = Math.max(1, stepsPerSecond / 50);
-    for (SimulatedTrainer tr : trainers) {
-      ErgowatchAgent.Builder b = ErgowatchAgent.builder().address(address).run(tr.run()).job(tr.job())
-          .series(tr.series().toArray(new String[0]));
-      for (Map.Entry<String, String> l : tr.labels().entrySet()) {
+    for (DemoRun run : runs) {
+      ErgowatchAgent.Builder b = ErgowatchAgent.builder().address(address).run(run.run()).job(run.job())
+          .series(GradientDescent.SERIES);
+      for (Map.Entry<String, String> l : run.labels().entrySet()) {
         b.label(l.getKey(), l.getValue());
       }
       ErgowatchAgent agent = b.build();
       agents.add(agent);
-      double[] values = new double[tr.series().size()];
+      double[] values = new double[GradientDescent.SERIES.size()];
+      boolean[] applies = new boolean[values.length];
+      int[] ids = new int[values.length];
+      double[] present = new double[values.length];
       long[] step = {0};
       clock.scheduleAtFixedRate(() -> {
         for (int i = 0; i < perTick; i++) {
-          tr.step(step[0], values);
-          agent.record(step[0], values);
-          step[0]++;
+          run.trainer().step(values, applies);
+          int n = 0;
+          for (int s = 0; s < values.length; s++) {
+            if (applies[s]) {
+              ids[n] = s;
+              present[n++] = values[s];
+            }
+          }
+          agent.record(step[0]++, ids, present, n);
         }
       }, 0, 20, TimeUnit.MILLISECONDS);
     }
   }
 
-  public List<SimulatedTrainer> trainers() {
-    return trainers;
+  public List<DemoRun> runs() {
+    return runs;
   }
 
   /** Stops training and closes every agent with BYE (their last records are flushed first). */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ergowatch.monitor.analytics.RunEvent;
 import io.ergowatch.monitor.analytics.RunSnapshot;
+import io.ergowatch.monitor.analytics.RunStatistics;
 import io.ergowatch.monitor.analytics.SeriesSnapshot;
 import java.util.List;
 import java.util.Map;
@@ -64,8 +65,41 @@ public final class RunJson {
       sn.put("count", s.count());
       sn.put("nonfinite", s.nonfinite());
       number(sn, "ergodic_mean", s.ergodicMean());
+      number(sn, "ergodic_stderr", s.ergodicStderr());
       sn.put("ergodic_count", s.ergodicCount());
+      number(sn, "ewma", s.ewma());
+      if (s.windowSamples() > 0) {
+        ObjectNode wn = sn.putObject("window");
+        wn.put("samples", s.windowSamples());
+        number(wn, "mean", s.windowMean());
+        number(wn, "sd", s.windowSd());
+        ObjectNode qn = wn.putObject("quantiles");
+        double[] q = s.windowQuantiles();
+        for (int i = 0; i < q.length; i++) {
+          number(qn, Double.toString(SeriesSnapshot.QUANTILES[i]), q[i]);
+        }
+        number(wn, "drift", s.drift());
+        number(wn, "ess", s.ess());
+        number(wn, "geweke_z", s.gewekeZ());
+        number(wn, "trend_t", s.trendT());
+      }
+      long[] hs = s.historySteps();
+      if (hs.length > 0) {
+        ObjectNode hn = sn.putObject("history");
+        ArrayNode steps = hn.putArray("steps");
+        ArrayNode values = hn.putArray("values");
+        double[] hv = s.historyValues();
+        for (int i = 0; i < hs.length; i++) {
+          steps.add(hs[i]);
+          if (Double.isFinite(hv[i])) {
+            values.add(hv[i]);
+          } else {
+            values.add(Double.isNaN(hv[i]) ? "NaN" : hv[i] > 0 ? "Infinity" : "-Infinity");
+          }
+        }
+      }
     }
+    n.set("statistics", statistics(r.statistics()));
     ArrayNode events = n.putArray("events");
     for (RunEvent ev : r.events()) {
       ObjectNode en = events.addObject();
@@ -75,6 +109,51 @@ public final class RunJson {
       ArrayNode w = en.putArray("why");
       ev.why().forEach(w::add);
     }
+    return n;
+  }
+
+  private ObjectNode statistics(RunStatistics st) {
+    ObjectNode n = mapper.createObjectNode();
+    n.put("evaluations", st.evaluations());
+    n.put("evaluated_at_step", st.evaluatedAtStep());
+    n.put("window", st.window());
+    number(n, "loss_autocorrelation_time", st.tau());
+    n.put("window_too_short", st.windowTooShort());
+    n.put("loss_stationary", st.lossStationary());
+    number(n, "loss_ess", st.lossEss());
+    number(n, "loss_geweke_z", st.geweke());
+    number(n, "loss_trend_t", st.trendT());
+    number(n, "loss_relative_progress", st.delta());
+    number(n, "loss_sign_change_fraction", st.falt());
+    number(n, "stationarity_ratio", st.stationarityRatio());
+    number(n, "update_cosine_median", st.kappa());
+    number(n, "update_r2", st.r2());
+    number(n, "gradient_signal", st.gradientSignal());
+    number(n, "gradient_signal_stderr", st.gradientSignalStderr());
+    n.put("gradient_signal_identified", st.signalIdentified());
+    number(n, "gradient_noise_scale", st.noiseScale());
+    number(n, "batch_noise", st.batchNoise());
+    number(n, "update_energy", st.updateEnergy());
+    number(n, "update_energy_peak", st.updateEnergyPeak());
+    number(n, "weights_drift", st.weightsDrift());
+    number(n, "weights_drift_null", st.weightsDriftNull());
+    ObjectNode geo = n.putObject("geometry");
+    double[][] rsi = st.rsi();
+    double[][] eb = st.errorBound();
+    double[] gamma = st.alignment();
+    for (int ref = 0; ref < RunStatistics.REFERENCES.length; ref++) {
+      ObjectNode g = geo.putObject(RunStatistics.REFERENCES[ref]);
+      number(g, "rsi_q05", rsi[ref][0]);
+      number(g, "rsi_q50", rsi[ref][1]);
+      number(g, "eb_q50", eb[ref][0]);
+      number(g, "eb_q95", eb[ref][1]);
+      number(g, "alignment", gamma[ref]);
+    }
+    number(n, "lr_safe", st.lrSafe());
+    number(n, "lr_ratio", st.lrRatio());
+    n.put("lr_safe_reference", st.geometryReference());
+    number(n, "sharpness_ratio", st.sharpnessRatio());
+    n.put("optimizer", st.optimizer());
     return n;
   }
 

@@ -2,6 +2,7 @@ package io.ergowatch.monitor.export;
 
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.analytics.RunState;
+import io.ergowatch.monitor.analytics.RunStatistics;
 import io.ergowatch.monitor.analytics.RunStatus;
 import io.ergowatch.monitor.analytics.SeriesSnapshot;
 import io.ergowatch.monitor.pipeline.LagHistogram;
@@ -93,18 +94,80 @@ public final class RunMetricsCollector implements MultiCollector {
     out.add(gauge(runs, "ergowatch_loss", "Latest training loss (NaN and Inf are reported as sent)", RunSnapshot::loss));
     out.add(gauge(runs, "ergowatch_grad_norm", "Latest minibatch gradient norm, sqrt(grad_sq)", RunSnapshot::gradNorm));
     out.add(gauge(runs, "ergowatch_learning_rate", "Latest learning rate", RunSnapshot::learningRate));
-    GaugeSnapshot.Builder ergodic = GaugeSnapshot.builder().name("ergowatch_series_ergodic_mean")
-        .help("Cesaro mean of each series since its burn-in point (restarted when lr moves by more than 10%)");
+    out.add(seriesGauge(runs, "ergowatch_series_ergodic_mean",
+        "Cesaro mean of each series since its burn-in point (restarted when lr moves by more than 10%)",
+        SeriesSnapshot::ergodicMean));
+    out.add(seriesGauge(runs, "ergowatch_series_ergodic_stderr",
+        "Monte-Carlo standard error of the ergodic mean (batch means)", SeriesSnapshot::ergodicStderr));
+    out.add(seriesGauge(runs, "ergowatch_series_window_mean", "Mean of each series over the current window",
+        SeriesSnapshot::windowMean));
+    out.add(seriesGauge(runs, "ergowatch_series_drift",
+        "W1 distance between the previous and the current window, over the window's sd", SeriesSnapshot::drift));
+    out.add(seriesGauge(runs, "ergowatch_series_ess", "Effective sample size of the window", SeriesSnapshot::ess));
+    out.add(seriesGauge(runs, "ergowatch_series_geweke_z",
+        "Geweke z between the first 10% and the last 50% of the window", SeriesSnapshot::gewekeZ));
+    out.add(seriesGauge(runs, "ergowatch_series_trend_t", "HAC t statistic of the window's OLS slope",
+        SeriesSnapshot::trendT));
+    GaugeSnapshot.Builder quantiles = GaugeSnapshot.builder().name("ergowatch_series_window_quantile")
+        .help("Quantiles of each series over the current window (DDSketch, 1% relative accuracy)");
     for (RunSnapshot r : runs) {
       for (SeriesSnapshot s : r.series()) {
-        if (exported(s.name())) {
-          ergodic.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
-              .labels(Labels.of("run", r.run(), "job", r.job(), "series", s.name()))
-              .value(s.ergodicMean()).build());
+        double[] q = s.windowQuantiles();
+        if (!exported(s.name()) || q.length == 0) {
+          continue;
+        }
+        for (int i = 0; i < q.length; i++) {
+          if (!Double.isNaN(q[i])) {
+            quantiles.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+                .labels(Labels.of("run", r.run(), "job", r.job(), "series", s.name(),
+                    "quantile", Double.toString(SeriesSnapshot.QUANTILES[i])))
+                .value(q[i]).build());
+          }
         }
       }
     }
-    out.add(ergodic.build());
+    out.add(quantiles.build());
+    out.add(stat(runs, "ergowatch_gradient_signal",
+        "Window estimate of the squared full-gradient norm |G|^2 (an upper estimate when the run sends one batch size)",
+        RunStatistics::gradientSignal));
+    out.add(stat(runs, "ergowatch_gradient_noise_scale", "Window estimate of the gradient noise tr(Sigma)",
+        RunStatistics::noiseScale));
+    out.add(stat(runs, "ergowatch_stationarity_ratio",
+        "Pi = -2 sum<u, w - c> / sum |u|^2: 1 at stationarity, > 1 while contracting, < 1 under drift",
+        RunStatistics::stationarityRatio));
+    out.add(stat(runs, "ergowatch_weights_drift",
+        "Sliced Wasserstein distance of the weights' projections between the previous and current window",
+        RunStatistics::weightsDrift));
+    out.add(stat(runs, "ergowatch_weights_drift_null",
+        "The same distance between the two halves of the current window (the no-drift reference)",
+        RunStatistics::weightsDriftNull));
+    out.add(stat(runs, "ergowatch_lr_safe", "2 mu / L^2 from the restricted secant inequality and error bound",
+        RunStatistics::lrSafe));
+    out.add(stat(runs, "ergowatch_lr_ratio", "Learning rate / lr_safe", RunStatistics::lrRatio));
+    out.add(stat(runs, "ergowatch_sharpness_ratio", "Sharpness / its critical value for the optimizer",
+        RunStatistics::sharpnessRatio));
+    out.add(stat(runs, "ergowatch_oscillation_score",
+        "Minus the median cosine between successive updates (1 for a period-2 orbit)", st -> -st.kappa()));
+    out.add(stat(runs, "ergowatch_window_size", "Records in the current analysis window W", st -> st.window()));
+    out.add(stat(runs, "ergowatch_loss_autocorrelation_time", "Integrated autocorrelation time of the loss (Geyer)",
+        RunStatistics::tau));
+    out.add(referenced(runs, "ergowatch_rsi", "Quantiles of the restricted secant inequality constant RSI",
+        RunStatistics::rsi, RunStatistics.RSI_QUANTILES));
+    out.add(referenced(runs, "ergowatch_error_bound", "Quantiles of the error-bound constant EB",
+        RunStatistics::errorBound, RunStatistics.EB_QUANTILES));
+    GaugeSnapshot.Builder gamma = GaugeSnapshot.builder().name("ergowatch_gradient_alignment")
+        .help("Median cosine between the gradient and the direction away from the reference point");
+    for (RunSnapshot r : runs) {
+      double[] a = r.statistics().alignment();
+      for (int i = 0; i < a.length; i++) {
+        if (!Double.isNaN(a[i])) {
+          gamma.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+              .labels(Labels.of("run", r.run(), "job", r.job(), "reference", RunStatistics.REFERENCES[i]))
+              .value(a[i]).build());
+        }
+      }
+    }
+    out.add(gamma.build());
     return out;
   }
 
@@ -125,6 +188,53 @@ public final class RunMetricsCollector implements MultiCollector {
       default:
         return false;
     }
+  }
+
+  private static GaugeSnapshot seriesGauge(List<RunSnapshot> runs, String name, String help,
+      ToDoubleFunction<SeriesSnapshot> f) {
+    GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+    for (RunSnapshot r : runs) {
+      for (SeriesSnapshot s : r.series()) {
+        double v = f.applyAsDouble(s);
+        if (exported(s.name()) && !Double.isNaN(v)) {
+          b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+              .labels(Labels.of("run", r.run(), "job", r.job(), "series", s.name())).value(v).build());
+        }
+      }
+    }
+    return b.build();
+  }
+
+  /** A run-level statistic; omitted for runs where it is not computed (NaN). */
+  private static GaugeSnapshot stat(List<RunSnapshot> runs, String name, String help, ToDoubleFunction<RunStatistics> f) {
+    GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+    for (RunSnapshot r : runs) {
+      double v = f.applyAsDouble(r.statistics());
+      if (!Double.isNaN(v)) {
+        b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+            .labels(Labels.of("run", r.run(), "job", r.job())).value(v).build());
+      }
+    }
+    return b.build();
+  }
+
+  private static GaugeSnapshot referenced(List<RunSnapshot> runs, String name, String help,
+      java.util.function.Function<RunStatistics, double[][]> f, double[] levels) {
+    GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+    for (RunSnapshot r : runs) {
+      double[][] v = f.apply(r.statistics());
+      for (int ref = 0; ref < v.length; ref++) {
+        for (int q = 0; q < v[ref].length; q++) {
+          if (!Double.isNaN(v[ref][q])) {
+            b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+                .labels(Labels.of("run", r.run(), "job", r.job(), "reference", RunStatistics.REFERENCES[ref],
+                    "quantile", Double.toString(levels[q])))
+                .value(v[ref][q]).build());
+          }
+        }
+      }
+    }
+    return b.build();
   }
 
   private static GaugeSnapshot gauge(List<RunSnapshot> runs, String name, String help, ToDoubleFunction<RunSnapshot> f) {

@@ -1,0 +1,1058 @@
+"""The EWP/1 transport: streams the records of one (run, rank) to the ergowatch monitor.
+
+A Python port of the Java agent (agents/java, ``ErgowatchAgent`` and ``NetworkLoop``), with the
+same delivery rules; see :class:`Agent`. Standard library only: it must import and run
+without torch.
+"""
+
+import collections
+import logging
+import random
+import secrets
+import select
+import socket
+import struct
+import threading
+import time
+from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+
+from . import protocol as p
+
+__all__ = ["Agent", "AGENT_DROPPED", "DEFAULT_PORT"]
+
+log = logging.getLogger("ergowatch")
+
+AGENT_DROPPED = "agent_dropped"
+"""The series every HELLO declares last: the number of records this agent dropped so far."""
+DEFAULT_PORT = 7479
+
+_REFUSALS = frozenset({p.ErrorCode.UNAUTHORIZED, p.ErrorCode.INVALID_NAME, p.ErrorCode.UNSUPPORTED_VERSION,
+                       p.ErrorCode.BAD_FRAME, p.ErrorCode.LIMIT_EXCEEDED})
+_DEFAULT_BUFFER_BYTES = 64 << 20
+_DEFAULT_WINDOW_BYTES = 16 << 20
+_MAX_BATCH_BYTES = 1 << 20
+_BYE_WAIT = 1.0
+_REFUSED_POLL = 0.1
+_DROP_LOG_INTERVAL = 60.0
+_HEARTBEAT = p.encode(p.Heartbeat())
+_SEQ = struct.Struct(">Q")
+_DROPPED_ENTRY = struct.Struct(">Hd")
+_MAX_STEP = p.U63_MAX
+
+
+def _mono() -> float:
+    return time.monotonic()
+
+
+class _Backoff:
+    """Reconnect delays: exponential backoff with full jitter.
+
+    Attempt k waits a uniform random time in [0, min(max, initial * 2^k)]; ``reset()`` after a
+    WELCOME. Full jitter keeps many agents that lost the same monitor from reconnecting in
+    lockstep. Network thread only.
+    """
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random):
+        self.initial = initial
+        self.maximum = maximum
+        self.rng = rng
+        self.attempt = 0
+
+    def ceiling(self) -> float:
+        return min(self.maximum, self.initial * (2.0 ** min(self.attempt, 62)))
+
+    def next_delay(self) -> float:
+        bound = self.ceiling()
+        self.attempt = min(self.attempt + 1, 62)
+        return self.rng.uniform(0.0, bound)
+
+    def max_delay(self) -> float:
+        """A delay under the maximum bound, for failures a quick retry will not cure."""
+        self.attempt = 62
+        return self.rng.uniform(0.0, self.maximum)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class _Window:
+    """Records that have a seq but no ACK yet, as encoded STEP frames (a resend is a copy).
+
+    Seqs are contiguous, (acked, last]. A record leaves only when acknowledged, never because
+    the window is full (the sender stops taking records instead), so a resend from any
+    acked_seq + 1 the monitor names finds every record and never leaves a gap.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.frames = collections.deque()  # (frame bytes, buffer position)
+        self.acked = 0
+        self.last = 0
+
+    def size(self) -> int:
+        return len(self.frames)
+
+    def is_full(self) -> bool:
+        return len(self.frames) >= self.capacity
+
+    def is_empty(self) -> bool:
+        return not self.frames
+
+    def append(self, step: int, time_ns: int, count: int, entries: bytes, position: int) -> int:
+        seq = self.last + 1
+        self.frames.append((p.encode_step(seq, step, time_ns, count, entries), position))
+        self.last = seq
+        return seq
+
+    def frame(self, seq: int) -> bytes:
+        return self.frames[seq - self.acked - 1][0]
+
+    def first_position(self) -> int:
+        return self.frames[0][1]
+
+    def release(self, upto: int) -> int:
+        """Drops every record with seq <= upto; returns how many."""
+        n = 0
+        upto = min(upto, self.last)
+        while self.acked < upto:
+            self.frames.popleft()
+            self.acked += 1
+            n += 1
+        return n
+
+    def skip_to(self, seq: int) -> int:
+        """The monitor knows more than was sent: everything here is acknowledged."""
+        n = len(self.frames)
+        self.frames.clear()
+        self.acked = self.last = seq
+        return n
+
+    def renumber_from_one(self) -> None:
+        """A new session: the records still here get seqs 1..size."""
+        renumbered = collections.deque()
+        for i, (frame, pos) in enumerate(self.frames, start=1):
+            renumbered.append((frame[:5] + _SEQ.pack(i) + frame[13:], pos))
+        self.frames = renumbered
+        self.acked = 0
+        self.last = len(renumbered)
+
+
+class _Connection:
+    """One TCP connection: written by the network thread, read by a reader thread of its own.
+
+    The first failure (I/O error, EOF, ERROR frame, bad frame, a stalled write, or ``fail``
+    from any thread) is kept as the reason, shuts the socket down and wakes the network
+    thread; later ones are ignored. Never logs: the network thread reports the reason once.
+    """
+
+    def __init__(self, sock: socket.socket, wake, tick: float):
+        self.sock = sock
+        self.wake = wake
+        self.tick = tick
+        self.reader = p.FrameReader(p.DEFAULT_MAX_FRAME)
+        self.acked = -1
+        self.failure: Optional[str] = None
+        self.error: Optional[p.ErrorFrame] = None
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+    def handshake(self, hello: bytes, timeout: float):
+        """Sends the HELLO and waits (at most ``timeout``) for the monitor's answer."""
+        self.sock.sendall(hello)
+        deadline = _mono() + timeout
+        while True:
+            frame = self.reader.next_frame()
+            if frame is not None:
+                return frame
+            left = deadline - _mono()
+            if left <= 0:
+                raise socket.timeout("no answer to HELLO")
+            self.sock.settimeout(left)
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("monitor closed the connection")
+            self.reader.feed(data)
+
+    def start_reader(self, name: str, write_timeout: float) -> None:
+        self.sock.settimeout(write_timeout)  # bounds a sendall the monitor stopped reading
+        self._thread = threading.Thread(target=self._read_loop, name=name, daemon=True)
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        try:
+            while self.failure is None:
+                for frame in self.reader:
+                    if isinstance(frame, p.Ack):
+                        if frame.acked_seq > self.acked:
+                            self.acked = frame.acked_seq
+                            self.wake()
+                    elif isinstance(frame, p.ErrorFrame):
+                        self.error = frame
+                        self.fail(f"monitor sent ERROR {frame.code.name}: {frame.message}")
+                        return
+                    else:
+                        self.fail(f"monitor sent an unexpected {frame.type.name} frame")
+                        return
+                readable, _, _ = select.select([self.sock], [], [], self.tick)
+                if not readable:
+                    continue
+                data = self.sock.recv(65536)
+                if not data:
+                    self.fail("monitor closed the connection")
+                    return
+                self.reader.feed(data)
+        except p.ProtocolError as e:
+            self.fail(f"bad frame from the monitor: {e}")
+        except (OSError, ValueError) as e:
+            self.fail(_describe(e))
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            self.fail(_describe(e) if not isinstance(e, socket.timeout) else
+                      "a write to the monitor was blocked for too long")
+            raise
+
+    def fail(self, reason: str) -> None:
+        with self._lock:
+            if self.failure is None:
+                self.failure = reason
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected any more: nothing left to shut down
+        self.wake()
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+    def close(self) -> None:
+        """Ends the connection and waits briefly for the reader thread."""
+        if self.failure is None:
+            self.fail("closed by the agent")
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(1.0)
+        try:
+            self.sock.close()
+        except OSError:
+            pass  # closing a socket that failed: nothing left to do
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, socket.timeout):
+        return f"timed out ({e})"
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(e, socket.gaierror):
+        return f"unknown host ({e})"
+    msg = str(e)
+    return msg if msg else type(e).__name__
+
+
+def _parse_address(address: str) -> Tuple[str, int]:
+    if not isinstance(address, str):
+        raise TypeError(f"address must be a str like 'localhost:7479', got {type(address).__name__}")
+    host, sep, port = address.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"address {p.quote(address)} must be host:port, e.g. localhost:7479")
+    n = int(port)
+    if not 1 <= n <= 65535:
+        raise ValueError(f"address {p.quote(address)} has port {n}, must be 1..65535")
+    return host, n
+
+
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not 0 < value <= 86400:
+        raise ValueError(f"{name} must be > 0 and at most 1 day (seconds), got {value}")
+    return value
+
+
+def _at_least_one(name: str, value: int) -> int:
+    if int(value) != value or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value}")
+    return int(value)
+
+
+class Agent:
+    """Streams the records of one training run (one rank of it) to the ergowatch monitor.
+
+    The constructor starts one daemon thread, ``ergowatch-agent-<run>``, and returns at once
+    without waiting for the monitor. That thread connects, sends HELLO, resends what the
+    WELCOME asks for, streams STEP frames in batches (many frames per write; a batch leaves
+    when full, when the agent was idle, or at most ``flush_interval`` after its first record),
+    sends a HEARTBEAT after ``heartbeat_interval`` without a STEP, and reconnects after any
+    failure with exponential backoff and full jitter. Each connection has a reader thread for
+    ACKs.
+
+    Delivery, drops and seq numbers (as agents/java): a record stays in memory until the
+    monitor acknowledges it, first in the buffer (``buffer_capacity`` records not sent yet),
+    then in the in-flight window (``max_in_flight`` records sent, not acknowledged). A record
+    gets its seq when it enters the window, just before its first send, so the seqs of a
+    session are 1..last without a hole and every seq above the monitor's acked_seq is still in
+    the window: only the buffer drops, and only unsent records (the oldest first, counted);
+    the window never drops (when full, sending waits for ACKs and the buffer absorbs the
+    backlog); after a reconnect the agent resends from WELCOME.acked_seq + 1. Once anything
+    was dropped, every later STEP carries the running total in the series ``agent_dropped``,
+    which every HELLO declares after the user's series. A WELCOME that knows less than was
+    already acknowledged (the monitor lost records) starts a new session, renumbering the
+    records in flight from 1.
+
+    If the monitor refuses the HELLO (UNAUTHORIZED, INVALID_NAME, UNSUPPORTED_VERSION,
+    BAD_FRAME, LIMIT_EXCEEDED) the agent logs it once and stops trying; records are then
+    counted as dropped. Other ERRORs are retried with backoff.
+
+    ``close()`` sends what is buffered, then BYE, and waits for the final ACK, all within
+    ``close_timeout``; what is still undelivered then counts as dropped. Safe to call twice;
+    the agent is also a context manager (an exception ends the run with BYE status failed).
+
+    ``record()`` never blocks on the network or the monitor, never raises for anything they
+    do, and never replaces NaN or infinity: they are sent bit for bit. It raises only for a
+    wrong call (an undeclared series, a negative step).
+
+    Example:
+        >>> import ergowatch
+        >>> with ergowatch.Agent("localhost:1", "doc-run", series=["loss", "lr"],
+        ...                      close_timeout=0.2) as agent:   # no monitor there: never blocks
+        ...     for step in range(3):
+        ...         agent.record(step, loss=1.0 / (step + 1), lr=0.1)
+        >>> agent.recorded_count, agent.dropped_count
+        (3, 3)
+
+    Args:
+        address: the monitor, ``host:port`` (``[v6]:port`` for IPv6).
+        run: the run id, 1..128 chars of [A-Za-z0-9._:-].
+        series: the series this agent records, 1..64 chars of [a-z0-9_.] each.
+        job: the group of runs (a sweep, a project), 0..128 chars of [A-Za-z0-9._:-].
+        labels: run metadata; keys [a-z_][a-z0-9_]{0,63}, values at most 256 UTF-8 bytes.
+        token: the auth token, at most 256 UTF-8 bytes.
+        rank: this process's rank, 0 <= rank < world.
+        world: the ranks of the run.
+        mode: "replicated" (data parallel) or "sharded" (FSDP, tensor parallel).
+        session: the session id (any u64); random by default.
+        buffer_capacity: unsent records held before the oldest are dropped. Default 65536, or
+            fewer with many series (about 64 MiB at most).
+        max_in_flight: records sent but not acknowledged. Default 16384, or fewer with many
+            series (about 16 MiB at most).
+        batch_max_records: STEP frames per write at most (and at most 1 MiB).
+        flush_interval: the longest a record waits for a fuller batch, seconds.
+        heartbeat_interval: a HEARTBEAT goes out after this long without a STEP, seconds.
+        reconnect_backoff: (initial, max) seconds of the reconnect backoff.
+        connect_timeout: TCP connect timeout, seconds.
+        read_timeout: how long to wait for the WELCOME, and for ACK progress while records are
+            unacknowledged, before the connection is replaced, seconds.
+        close_timeout: how long ``close()`` waits for buffered records to be acknowledged.
+
+    Raises:
+        ValueError: a bad setting; :class:`ergowatch.ProtocolError` (a ValueError) names the
+            EWP code for a bad run, job, series, label or token.
+    """
+
+    def __init__(self, address: str, run: str, series: Sequence[str] = (), *, job: str = "",
+                 labels: Optional[Mapping[str, str]] = None, token: str = "", rank: int = 0, world: int = 1,
+                 mode: Union[str, int, p.Mode] = "replicated", session: Optional[int] = None,
+                 buffer_capacity: Optional[int] = None, max_in_flight: Optional[int] = None,
+                 batch_max_records: int = 256, flush_interval: float = 0.02, heartbeat_interval: float = 5.0,
+                 reconnect_backoff: Tuple[float, float] = (0.1, 10.0), connect_timeout: float = 5.0,
+                 read_timeout: float = 30.0, close_timeout: float = 10.0):
+        self._host, self._port = _parse_address(address)
+        self.address = address
+        if isinstance(series, str):
+            raise TypeError("series must be a list of names, not a str")
+        user = list(series)
+        if not user:
+            raise ValueError("at least one series is required")
+        seen = set()
+        for name in user:
+            if not isinstance(name, str):
+                raise TypeError(f"series names must be str, got {name!r}")
+            p.check_series(name)
+            if name == AGENT_DROPPED:
+                raise ValueError('series "agent_dropped" is reserved: the agent declares it and fills it with '
+                                 'its drop count')
+            if name in seen:
+                raise ValueError(f"duplicate series name {p.quote(name)}")
+            seen.add(name)
+        if isinstance(mode, str):
+            try:
+                mode = p.Mode[mode.upper()]
+            except KeyError:
+                raise ValueError(f"mode must be 'replicated' or 'sharded', got {mode!r}") from None
+        if not isinstance(world, int) or world < 1:
+            raise ValueError(f"world must be >= 1, got {world}")
+        if not isinstance(rank, int) or not 0 <= rank < world:
+            raise ValueError(f"rank {rank} must be within 0..{world - 1} (world {world})")
+        backoff_initial, backoff_max = (_positive("reconnect_backoff initial", reconnect_backoff[0]),
+                                        _positive("reconnect_backoff max", reconnect_backoff[1]))
+        if backoff_max < backoff_initial:
+            raise ValueError(f"reconnect_backoff max {backoff_max} must be >= initial {backoff_initial}")
+        self._flush_interval = _positive("flush_interval", flush_interval)
+        self._heartbeat_interval = _positive("heartbeat_interval", heartbeat_interval)
+        self._connect_timeout = _positive("connect_timeout", connect_timeout)
+        self._read_timeout = _positive("read_timeout", read_timeout)
+        self._close_timeout = _positive("close_timeout", close_timeout)
+        all_series = tuple(user) + (AGENT_DROPPED,)
+        self._hello = p.Hello(run, job, token, secrets.randbits(64) if session is None else session,
+                              rank, world, mode, all_series, tuple((labels or {}).items()))
+        self._hello_bytes = p.encode(self._hello)
+        if len(self._hello_bytes) - p.LENGTH_BYTES > p.DEFAULT_MAX_FRAME:
+            raise ValueError(f"HELLO would be {len(self._hello_bytes) - 4} bytes, more than max_frame "
+                             f"{p.DEFAULT_MAX_FRAME}: declare fewer series or labels")
+        n = len(user)
+        self._ids: Dict[str, int] = {name: i for i, name in enumerate(user)}
+        self._dropped_id = n
+        self._max_step_bytes = p.step_frame_bytes(n + 1)
+        self._capacity = (_at_least_one("buffer_capacity", buffer_capacity) if buffer_capacity is not None
+                          else max(64, min(65536, _DEFAULT_BUFFER_BYTES // (170 + 10 * n))))
+        self._window = _Window(_at_least_one("max_in_flight", max_in_flight) if max_in_flight is not None
+                               else max(64, min(16384, _DEFAULT_WINDOW_BYTES // (120 + self._max_step_bytes))))
+        self._batch_max = min(_at_least_one("batch_max_records", batch_max_records),
+                              max(1, _MAX_BATCH_BYTES // self._max_step_bytes))
+        self._rng = random.Random(secrets.randbits(64))
+        self._backoff = _Backoff(backoff_initial, backoff_max, self._rng)
+
+        # Shared state, guarded by _lock (record() holds it for O(1) work only).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._buffer = collections.deque()  # (position, step, time_ns, count, entries)
+        self._recorded = 0
+        self._buffer_drops = 0
+        self._rejected = 0
+        self._sleeping = False
+        self._waiters = 0
+
+        # Written by the network thread, read anywhere.
+        self._current: Optional[_Connection] = None
+        self._connecting: Optional[socket.socket] = None
+        self._connected = False
+        self._acked_records = 0
+        self._sent_records = 0
+        self._window_drops = 0
+        self._settled = 0
+        self.refusal: Optional[str] = None
+        """Why the monitor refused this run ("CODE message"), or None."""
+        self._terminated = False
+
+        # Written by other threads.
+        self._closing = False
+        self._close_started = False
+        self._bye = p.Bye(p.ByeStatus.COMPLETED, "")
+        self._close_deadline = 0.0
+        self._stopped = False
+        self._warned_after_close = False
+
+        # Network thread only.
+        self._highest_sent = 0
+        self._outage = False
+        self._welcomed = False
+        self._attempted_since_close = False
+        self._dropped_logged = 0
+        self._last_drop_log = 0.0
+
+        self._thread = threading.Thread(target=self._run, name=f"ergowatch-agent-{run}", daemon=True)
+        self._thread.start()
+
+    # ---- recording -----------------------------------------------------------------------
+
+    def record(self, step: int, mapping: Optional[Mapping[str, float]] = None, /, **values: float) -> None:
+        """Records values of declared series at a training step. Never blocks.
+
+        Names with dots (``proj.0``) go in ``mapping``; the rest may be keyword arguments.
+        NaN and infinities are data and are sent as they are.
+
+        Args:
+            step: the training iteration, 0 <= step < 2^63.
+            mapping: optional values by series name.
+            **values: values by series name.
+
+        Raises:
+            ValueError: a negative step, an undeclared series, or a value that is not a number.
+        """
+        if mapping:
+            if values:
+                merged = dict(mapping)
+                merged.update(values)
+                values = merged
+            else:
+                values = mapping
+        self.record_at(step, time.time_ns(), values)
+
+    def record_at(self, step: int, time_ns: int, values: Mapping[str, float]) -> None:
+        """Like :meth:`record`, with the record's wall-clock time (Unix epoch ns) given."""
+        if not isinstance(step, int) or not 0 <= step <= _MAX_STEP:
+            raise ValueError(f"step must be an int within 0..2^63-1, got {step!r}")
+        ids = self._ids
+        flat = []
+        try:
+            for name, v in values.items():
+                flat.append(ids[name])
+                flat.append(float(v))
+        except KeyError:
+            raise self._unknown(name) from None
+        except (TypeError, ValueError):
+            raise ValueError(f"series {p.quote(name)}: value {v!r} is not a number") from None
+        count = len(flat) >> 1
+        entries = p._entries_struct(count).pack(*flat)
+        with self._lock:
+            if self._closing:
+                self._rejected += 1
+                self._recorded += 1
+                warn = not self._warned_after_close
+                self._warned_after_close = True
+            else:
+                warn = False
+                if len(self._buffer) >= self._capacity:
+                    self._buffer.popleft()
+                    self._buffer_drops += 1
+                self._buffer.append((self._recorded, step, time_ns, count, entries))
+                self._recorded += 1
+                if self._sleeping:
+                    self._sleeping = False
+                    self._cond.notify()
+        if warn:
+            log.warning("ergowatch: record() after close() on run %s: the record is dropped", self._hello.run)
+
+    def series_id(self, name: str) -> int:
+        """The id of a declared series in this agent's HELLO."""
+        try:
+            return self._ids[name]
+        except KeyError:
+            raise self._unknown(name) from None
+
+    def _unknown(self, name) -> ValueError:
+        if name == AGENT_DROPPED:
+            return ValueError('series "agent_dropped" is filled by the agent, not by record()')
+        return ValueError(f"unknown series {p.quote(str(name))}; declared: {list(self._ids)}")
+
+    # ---- flushing and closing ------------------------------------------------------------
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Waits until every record recorded before this call is acknowledged or dropped.
+
+        Returns:
+            False if ``timeout`` seconds passed first.
+        """
+        with self._lock:
+            target = self._recorded
+            deadline = _mono() + timeout
+            self._waiters += 1
+            self._cond.notify_all()
+            try:
+                while self._settled < target and not self._terminated:
+                    left = deadline - _mono()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+                return self._settled >= target
+            finally:
+                self._waiters -= 1
+
+    def close(self, status: Union[str, int, p.ByeStatus] = "completed", message: str = "") -> None:
+        """Ends the run: sends what is buffered, BYE(status, message), waits for the final ACK.
+
+        Waits at most ``close_timeout`` (plus a little for the final ACK); records still
+        undelivered are then counted as dropped. Safe to call twice: later calls only wait for
+        the first to finish. Later ``record()`` calls drop their record.
+
+        Args:
+            status: "completed", "failed" or "cancelled".
+            message: a short human-readable message for the monitor.
+        """
+        if isinstance(status, str):
+            try:
+                status = p.ByeStatus[status.upper()]
+            except KeyError:
+                raise ValueError(f"status must be completed, failed or cancelled, got {status!r}") from None
+        bye = p.Bye(status, message[:16000])
+        with self._lock:
+            first = not self._close_started
+            if first:
+                self._close_started = True
+                self._bye = bye
+                self._close_deadline = _mono() + self._close_timeout
+                self._closing = True
+                self._cond.notify_all()
+        join = self._close_timeout + 2.0 + self._connect_timeout
+        self._thread.join(join)
+        if self._thread.is_alive():
+            log.warning("ergowatch: network thread of run %s did not stop in %.1f s; stopping it",
+                        self._hello.run, join)
+            self._stop()
+            self._thread.join(2.0)
+
+    def __enter__(self) -> "Agent":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.close("failed", f"{exc_type.__name__}: {exc}")
+
+    # ---- state, for tests, examples and health checks -----------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is established (between its WELCOME and its end)."""
+        return self._connected
+
+    @property
+    def acked_seq(self) -> int:
+        """The highest seq of the current session the monitor acknowledged."""
+        return self._window.acked
+
+    @property
+    def sent_count(self) -> int:
+        """Records written to the monitor at least once."""
+        return self._sent_records
+
+    @property
+    def acked_count(self) -> int:
+        """Records the monitor acknowledged."""
+        return self._acked_records
+
+    @property
+    def recorded_count(self) -> int:
+        """Calls of ``record()`` that returned normally (whatever became of the record)."""
+        return self._recorded
+
+    @property
+    def dropped_count(self) -> int:
+        """Records dropped so far: overwritten in a full buffer, recorded after close, or
+        undelivered when the agent closed or the monitor refused the run."""
+        if self._terminated:
+            return self._recorded - self._acked_records
+        return self._total_dropped()
+
+    @property
+    def session(self) -> int:
+        """The current session id (a new one replaces it if the monitor lost records)."""
+        return self._hello.session
+
+    @property
+    def series(self) -> Tuple[str, ...]:
+        """The series of the HELLO, id = index: the declared ones, then ``agent_dropped``."""
+        return self._hello.series
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` has begun."""
+        return self._close_started
+
+    def force_reconnect(self) -> None:
+        """Tests and fault injection: drops the current connection as if the network failed."""
+        c = self._current
+        if c is not None:
+            c.fail("reconnect forced (test hook)")
+
+    def __repr__(self) -> str:
+        h = self._hello
+        return f"Agent(run={h.run!r}, rank={h.rank}/{h.world}, monitor={self.address!r})"
+
+    # ---- network thread ------------------------------------------------------------------
+
+    def _total_dropped(self) -> int:
+        return self._buffer_drops + self._window_drops + self._rejected
+
+    def _wake(self) -> None:
+        with self._lock:
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped:
+                if self.refusal is not None:
+                    self._discard_all()
+                    if self._closing:
+                        break
+                    self._wait(_REFUSED_POLL)
+                    continue
+                if self._closing and (_mono() >= self._close_deadline or (not self._has_work() and not self._welcomed)):
+                    break  # out of time; or nothing to deliver to a monitor that never knew this run
+                c = self._connect()
+                if c is not None and self._stream(c):
+                    break
+        except BaseException:
+            log.exception("ergowatch: the network thread of run %s failed; its records are no longer sent",
+                          self._hello.run)
+            raise
+        finally:
+            self._finish()
+
+    def _wait(self, seconds: float, for_records: bool = False) -> None:
+        """Sleeps up to ``seconds``; ACKs, failures, close and (if asked) new records wake it."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            if self._stopped or (for_records and (self._buffer or self._closing or self._waiters)):
+                return
+            self._sleeping = for_records
+            self._cond.wait(seconds)
+            self._sleeping = False
+
+    def _has_work(self) -> bool:
+        return bool(self._buffer) or not self._window.is_empty()
+
+    def _open_socket(self) -> socket.socket:
+        err: Optional[OSError] = None
+        for family, kind, proto, _, addr in socket.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            self._connecting = sock
+            try:
+                sock.settimeout(self._connect_timeout)
+                sock.connect(addr)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                return sock
+            except OSError as e:
+                err = e
+                sock.close()
+            if self._stopped:
+                break
+        raise err if err is not None else OSError(f"no address for {self._host}")
+
+    def _connect(self) -> Optional[_Connection]:
+        if self._closing:
+            self._attempted_since_close = True
+        c = None
+        try:
+            if self._stopped:
+                return None
+            sock = self._open_socket()
+            c = _Connection(sock, self._wake, tick=max(0.01, min(1.0, self._read_timeout / 2)))
+            answer = c.handshake(self._hello_bytes, self._read_timeout)
+        except OSError as e:
+            if c is not None:
+                c.close()
+            self._unreachable(_describe(e))
+            return None
+        except p.ProtocolError as e:
+            c.close()
+            self._unreachable(f"bad answer to HELLO: {e}")
+            return None
+        finally:
+            self._connecting = None
+        if isinstance(answer, p.ErrorFrame):
+            c.close()
+            self._refused_or_retry(answer)
+            return None
+        if not isinstance(answer, p.Welcome):
+            c.close()
+            self._unreachable(f"monitor answered HELLO with {answer.type.name} instead of WELCOME")
+            return None
+        if self._max_step_bytes - p.LENGTH_BYTES > answer.max_frame:
+            c.close()
+            self._refuse(f"its max_frame {answer.max_frame} is smaller than this run's largest STEP "
+                         f"({self._max_step_bytes - p.LENGTH_BYTES} bytes)")
+            return None
+        if not self._welcome(answer):
+            c.close()
+            return None  # a new session: the caller reconnects at once with the new HELLO
+        c.start_reader(self._thread.name + "-reader", self._read_timeout)
+        self._current = c
+        self._connected = True
+        self._welcomed = True
+        self._outage = False
+        self._backoff.reset()
+        w = self._window
+        log.info("ergowatch: connected to %s as run %s rank %d/%d (session %x)%s", self.address, self._hello.run,
+                 self._hello.rank, self._hello.world, self._hello.session,
+                 "" if w.is_empty() else f", resending from seq {w.acked + 1}")
+        return c
+
+    def _welcome(self, welcome: p.Welcome) -> bool:
+        a = welcome.acked_seq
+        w = self._window
+        if a < w.acked:
+            old_session, old_acked = self._hello.session, w.acked
+            w.renumber_from_one()
+            self._highest_sent = max(0, self._highest_sent - old_acked)
+            self._new_session()
+            self._publish_progress()
+            log.warning("ergowatch: monitor at %s knows seq %d of session %x but had acknowledged %d: it lost "
+                        "records; continuing as new session %x with the %d unacknowledged records renumbered from 1",
+                        self.address, a, old_session, old_acked, self._hello.session, w.size())
+            return False
+        if a > w.last:
+            log.warning("ergowatch: monitor at %s has seq %d of session %x but this agent sent only up to %d; "
+                        "numbering continues at %d", self.address, a, self._hello.session, w.last, a + 1)
+            self._acked_records += w.skip_to(a)
+            self._highest_sent = a
+        else:
+            self._acked_records += w.release(a)
+        self._publish_progress()
+        return True
+
+    def _new_session(self) -> None:
+        h = self._hello
+        self._hello = p.Hello(h.run, h.job, h.token, self._rng.getrandbits(64), h.rank, h.world, h.mode,
+                              h.series, h.labels)
+        self._hello_bytes = p.encode(self._hello)
+
+    def _refused_or_retry(self, e: p.ErrorFrame) -> None:
+        if e.code in _REFUSALS:
+            self._refuse(f"{e.code.name} {e.message}")
+            return
+        delay = self._backoff.next_delay()
+        log.warning("ergowatch: monitor at %s answered the HELLO of run %s with %s %s; retrying in %d ms",
+                    self.address, self._hello.run, e.code.name, e.message, delay * 1000)
+        self._outage = True
+        self._pause(delay)
+
+    def _refuse(self, why: str) -> None:
+        self.refusal = why
+        self._connected = False
+        log.error("ergowatch: monitor at %s refused run %s rank %d/%d: %s; not retrying, records of this run are "
+                  "being dropped", self.address, self._hello.run, self._hello.rank, self._hello.world, why)
+        self._drop_in_flight()
+        self._discard_all()
+
+    def _drop_in_flight(self) -> None:
+        w = self._window
+        n = w.size()
+        w.release(w.last)
+        self._window_drops += n
+
+    def _unreachable(self, reason: str) -> None:
+        self._connected = False
+        delay = self._backoff.next_delay()
+        if not self._outage:
+            self._outage = True
+            log.warning("ergowatch: cannot reach the monitor at %s: %s; retrying in %d ms, buffering up to %d records",
+                        self.address, reason, delay * 1000, self._capacity)
+        else:
+            log.debug("ergowatch: cannot reach the monitor at %s: %s; retrying in %d ms", self.address, reason,
+                      delay * 1000)
+        self._pause(delay)
+
+    def _pause(self, delay: float) -> None:
+        """Waits out a backoff; a close ends it at once (one prompt attempt to deliver and say
+        BYE), and during a close it ends at the close deadline."""
+        until = _mono() + delay
+        while not self._stopped and not (self._closing and not self._attempted_since_close):
+            now = _mono()
+            limit = min(until, self._close_deadline) if self._closing else until
+            if now >= limit:
+                return
+            self._log_drops(now)
+            self._wait(limit - now)
+
+    def _take(self, n: int):
+        with self._lock:
+            buf = self._buffer
+            k = min(n, len(buf))
+            return [buf.popleft() for _ in range(k)]
+
+    def _append(self, record) -> None:
+        position, step, time_ns, count, entries = record
+        dropped = self._total_dropped()
+        if dropped > 0:
+            entries += _DROPPED_ENTRY.pack(self._dropped_id, float(dropped))
+            count += 1
+        self._window.append(step, time_ns, count, entries, position)
+
+    def _stream(self, c: _Connection) -> bool:
+        """Streams on a live connection until it fails (False, after the backoff) or the agent
+        has closed (True)."""
+        w = self._window
+        flush_interval = self._flush_interval
+        heartbeat = self._heartbeat_interval
+        read_timeout = self._read_timeout
+        batch_max = self._batch_max
+        now = _mono()
+        send_seq = w.acked + 1
+        last_step = now - flush_interval  # idle: the first records go out at once
+        last_beat = now
+        last_ack_progress = now
+        batch_start = now
+        batch = []
+        try:
+            while True:
+                if c.failed:
+                    return self._disconnected(c)
+                if self._stopped:
+                    c.close()
+                    return True
+                now = _mono()
+                a = c.acked
+                if a > w.acked:
+                    self._apply_ack(a)
+                    last_ack_progress = now
+                if send_seq <= w.acked:
+                    send_seq = w.acked + 1
+                closing = self._closing
+                if closing and ((send_seq > w.last and not self._buffer) or now >= self._close_deadline):
+                    # Everything is on the wire (or time is up): the final ACK of the BYE covers it.
+                    if batch:
+                        c.write(b"".join(batch))
+                        self._sent_up_to(send_seq - 1)
+                    return self._say_bye(c) or self._disconnected(c)
+
+                batch_full = window_full = False
+                while True:
+                    if len(batch) >= batch_max:
+                        batch_full = True
+                        break
+                    if send_seq <= w.last:
+                        if not batch:
+                            batch_start = now
+                        batch.append(w.frame(send_seq))
+                        send_seq += 1
+                        continue
+                    if w.is_full():
+                        window_full = True
+                        break
+                    taken = self._take(min(batch_max - len(batch), w.capacity - w.size()))
+                    if not taken:
+                        break
+                    if w.is_empty():
+                        last_ack_progress = now
+                    for record in taken:
+                        self._append(record)
+                self._publish_progress()
+
+                if batch:
+                    if (batch_full or window_full or closing or self._waiters or now - last_step >= flush_interval
+                            or now - batch_start >= flush_interval):
+                        c.write(b"".join(batch))
+                        self._sent_up_to(send_seq - 1)
+                        batch = []
+                        last_step = now
+                        continue
+                elif now - max(last_step, last_beat) >= heartbeat:
+                    c.write(_HEARTBEAT)
+                    last_beat = now
+                    continue
+                if not w.is_empty() and now - last_ack_progress >= read_timeout:
+                    c.fail(f"no ACK from the monitor for {int((now - last_ack_progress) * 1000)} ms")
+                    continue
+                self._log_drops(now)
+                due = max(last_step, last_beat) + heartbeat
+                if not w.is_empty():
+                    due = min(due, last_ack_progress + read_timeout)
+                if batch:
+                    due = min(due, batch_start + flush_interval)  # lingering for a fuller batch
+                self._wait(due - _mono(), for_records=not batch and not window_full)
+        except OSError:
+            return self._disconnected(c)  # the connection recorded the reason
+
+    def _apply_ack(self, a: int) -> None:
+        w = self._window
+        if a > w.last:
+            log.warning("ergowatch: monitor at %s acknowledged seq %d but this agent sent only up to %d",
+                        self.address, a, w.last)
+        self._acked_records += w.release(a)
+        self._publish_progress()
+
+    def _sent_up_to(self, seq: int) -> None:
+        if seq > self._highest_sent:
+            self._sent_records += seq - self._highest_sent
+            self._highest_sent = seq
+
+    def _say_bye(self, c: _Connection) -> bool:
+        """Sends BYE and waits (bounded) for the monitor's final ACK and close.
+
+        Returns:
+            True when the run is over (everything acknowledged, or out of time); False when the
+            connection ended with records unacknowledged and there is time to reconnect.
+        """
+        c.write(p.encode(self._bye))
+        until = max(self._close_deadline, _mono() + _BYE_WAIT)
+        while not c.failed and not self._stopped:
+            left = until - _mono()
+            if left <= 0:
+                break
+            self._wait(left)
+        a = c.acked
+        if a > self._window.acked:
+            self._apply_ack(a)
+        if not self._window.is_empty() and not self._stopped and _mono() < self._close_deadline:
+            return False
+        c.close()
+        self._current = None
+        self._connected = False
+        return True
+
+    def _disconnected(self, c: _Connection) -> bool:
+        c.close()
+        self._current = None
+        self._connected = False
+        self._outage = True
+        if c.error is not None:
+            delay = self._backoff.max_delay()
+            log.error("ergowatch: monitor at %s ended the connection of run %s with %s %s; reconnecting in %d ms",
+                      self.address, self._hello.run, c.error.code.name, c.error.message, delay * 1000)
+        else:
+            delay = self._backoff.next_delay()
+            log.warning("ergowatch: disconnected from %s: %s; reconnecting in %d ms", self.address, c.failure,
+                        delay * 1000)
+        self._pause(delay)
+        return False
+
+    def _discard_all(self) -> None:
+        with self._lock:
+            self._buffer_drops += len(self._buffer)
+            self._buffer.clear()
+        self._publish_progress()
+
+    def _publish_progress(self) -> None:
+        with self._lock:
+            w = self._window
+            if not w.is_empty():
+                self._settled = w.first_position()
+            elif self._buffer:
+                self._settled = self._buffer[0][0]
+            else:
+                self._settled = self._recorded
+            if self._waiters:
+                self._cond.notify_all()
+
+    def _log_drops(self, now: float) -> None:
+        d = self._total_dropped()
+        if d > self._dropped_logged and (self._last_drop_log == 0 or now - self._last_drop_log >= _DROP_LOG_INTERVAL):
+            log.warning("ergowatch: buffer of run %s is full (%d records): dropped the oldest unsent records, "
+                        "%d so far", self._hello.run, self._capacity, d)
+            self._dropped_logged = d
+            self._last_drop_log = now
+
+    def _finish(self) -> None:
+        c = self._current
+        if c is not None:
+            c.close()
+        self._current = None
+        self._connected = False
+        with self._lock:
+            unsent = len(self._buffer)
+            self._buffer_drops += unsent
+            self._buffer.clear()
+            self._closing = True  # later record() calls are rejected
+        unacked = self._window.size()
+        self._drop_in_flight()
+        self._terminated = True
+        self._publish_progress()
+        if unsent + unacked > 0 and self.refusal is None:
+            log.warning("ergowatch: run %s closed with %d records undelivered (%d never sent, %d not acknowledged)",
+                        self._hello.run, unsent + unacked, unsent, unacked)
+        log.info("ergowatch: run %s closed: %d records recorded, %d acknowledged, %d dropped", self._hello.run,
+                 self._recorded, self._acked_records, self.dropped_count)
+
+    def _stop(self) -> None:
+        """Gives up at once: closes the connection or the connect in progress."""
+        self._stopped = True
+        s = self._connecting
+        if s is not None:
+            try:
+                s.close()
+            except OSError:
+                pass  # already closed
+        c = self._current
+        if c is not None:
+            c.fail("agent stopped")
+        self._wake()
