@@ -380,9 +380,9 @@ def _adam_preconditioner(optimizer, params) -> Optional[List[torch.Tensor]]:
             return None  # before the first step: no preconditioner yet
         beta2 = group["betas"][1]
         step = state["step"]
-        if torch.is_tensor(step) and step.device.type == "cpu":
-            step = float(step)  # a host value already: no device sync
-        bc2 = 1 - beta2 ** (step.to(torch.float32) if torch.is_tensor(step) else step)
+        # A tensor step (torch >= 1.12) stays a tensor: a CPU 0-d one enters device math as a
+        # scalar, a device one (capturable Adam) stays there; neither waits for the device.
+        bc2 = 1 - beta2 ** (step.to(torch.float32) if torch.is_tensor(step) else float(step))
         denom = (state["exp_avg_sq"].float() / bc2).sqrt_().add_(group["eps"])
         out.append(denom.rsqrt_())
     return out

@@ -290,3 +290,93 @@ class FakeMonitor:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ---- the real monitor ---------------------------------------------------------------------------
+
+class MonitorProcess:
+    """The real monitor (monitor/target/ergowatch.jar) on free ports, in a temporary data dir.
+
+    The ports come from its startup line on stderr: "ergowatch monitor listening: EWP/1 on
+    HOST:PORT, HTTP on http://HOST:PORT/ ...". ``stop()`` sends SIGTERM (a graceful shutdown)
+    and waits for the process.
+    """
+
+    def __init__(self, jar: Path, startup_timeout: float = 90.0):
+        import re
+        import subprocess
+        import tempfile
+        self.data_dir = tempfile.mkdtemp(prefix="ergowatch-e2e-")
+        self.lines: List[str] = []
+        self.proc = subprocess.Popen(["java", "-jar", str(jar), "serve", "--ingest-port", "0", "--http-port", "0",
+                                      "--data-dir", self.data_dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        pattern = re.compile(r"listening: EWP/1 on [^\s]+:(\d+), HTTP on http://[^\s/]+:(\d+)/")
+        found = threading.Event()
+        ports: List[int] = []
+
+        def drain():
+            for line in self.proc.stderr:
+                self.lines.append(line.rstrip("\n"))
+                m = pattern.search(line)
+                if m and not found.is_set():
+                    ports.extend(int(g) for g in m.groups())
+                    found.set()
+
+        threading.Thread(target=drain, daemon=True, name="monitor-stderr").start()
+        if not found.wait(startup_timeout):
+            self.stop()
+            raise AssertionError(f"the monitor did not log its ports within {startup_timeout} s; stderr:\n"
+                                 + "\n".join(self.lines[-30:]))
+        self.ingest_port, self.http_port = ports
+        self.address = f"127.0.0.1:{self.ingest_port}"
+
+    def http(self, path: str) -> Tuple[int, str]:
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=10) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8")
+
+    def run(self, run: str) -> Optional[dict]:
+        import json
+        status, body = self.http(f"/api/runs/{run}")
+        return json.loads(body) if status == 200 else None
+
+    def metric(self, name: str, run: str) -> Optional[float]:
+        """The value of ``name{...run="<run>"...}`` on /metrics, or None."""
+        _, text = self.http("/metrics")
+        for line in text.splitlines():
+            if line.startswith(name + "{") and f'run="{run}"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def stop(self) -> int:
+        import signal
+        import subprocess
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+
+def monitor_jar() -> Path:
+    """The monitor's shaded jar, or a skip (a failure under CI=true) when it is not built."""
+    import shutil
+    jar = Path(os.environ.get("ERGOWATCH_MONITOR_JAR", REPO_ROOT / "monitor" / "target" / "ergowatch.jar"))
+    problem = None
+    if not jar.is_file():
+        problem = f"{jar} is not built (mvn -B -q install -DskipTests -pl monitor -am)"
+    elif shutil.which("java") is None:
+        problem = "java is not on PATH"
+    if problem:
+        if IN_CI:
+            raise RuntimeError("CI=true: the end-to-end tests need the monitor: " + problem)
+        raise unittest.SkipTest(problem)
+    return jar

@@ -86,7 +86,7 @@ public record AnalyticsSettings(
 
   private static void require(boolean ok, String key, Object value) {
     if (!ok) {
-      throw new IllegalArgumentException("analytics setting " + key + " = " + value + " is out of range");
+      throw new IllegalArgumentException("config key 'analytics." + key + "' = " + value + " is out of range");
     }
   }
 }

@@ -544,7 +544,18 @@ public final class RunCore {
     }
     return new RunSnapshot(run, job, labels, world, mode, state, verdicts.since(), status, why, records, lastStep,
         lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), burnInStep, rewinds, partialSteps, endStatus,
-        endMessage, ss, new ArrayList<>(events), RunStatistics.of(stats, optimizer));
+        endMessage, ss, new ArrayList<>(events), RunStatistics.of(stats, optimizer), tailLoss());
+  }
+
+  private double[] tailLoss() {
+    double[] window = new double[Math.min(this.window, lossWindow.capacity())];
+    int n = lossWindow.copyLast(window.length, 0, window);
+    int m = Math.min(n, 256);
+    double[] out = new double[m];
+    for (int i = 0; i < m; i++) {
+      out[i] = window[(int) ((long) i * n / m)];
+    }
+    return out;
   }
 
   private double last(int index) {

@@ -17,6 +17,8 @@ import java.util.Map;
  * @param learningRate latest lr, NaN if none
  * @param burnInStep the step where the ergodic means last restarted
  * @param statistics the latest window evaluation (math.md §3–§5)
+ * @param tailLoss the losses of the current window, oldest first, evenly subsampled to at most 256
+ *     (the chains of the cross-run split-R̂)
  */
 public record RunSnapshot(
     String run,
@@ -41,13 +43,20 @@ public record RunSnapshot(
     String endMessage,
     List<SeriesSnapshot> series,
     List<RunEvent> events,
-    RunStatistics statistics) {
+    RunStatistics statistics,
+    double[] tailLoss) {
 
   public RunSnapshot {
     labels = Map.copyOf(labels);
     why = List.copyOf(why);
     series = List.copyOf(series);
     events = List.copyOf(events);
+    tailLoss = tailLoss.clone();
+  }
+
+  @Override
+  public double[] tailLoss() {
+    return tailLoss.clone();
   }
 
   /** The series snapshot of a name, or null. */

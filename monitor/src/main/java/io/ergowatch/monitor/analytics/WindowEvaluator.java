@@ -49,7 +49,10 @@ final class WindowEvaluator {
     if (n < 8) {
       return 1;
     }
+    // Thin to ~16 samples per autocorrelation time, and to at most 4096 samples: Geyer costs
+    // O(n·L), and on a loss that never decorrelates (a ramp) L runs to n/2.
     int s = Double.isFinite(previousTau) && previousTau > 32 ? (int) Math.floor(previousTau / 16) : 1;
+    s = Math.max(s, (n + 4095) / 4096);
     if (s <= 1) {
       return Autocorrelation.geyerTau(loss, n, sortA);
     }
@@ -94,10 +97,23 @@ final class WindowEvaluator {
     } else {
       out.lossEss = n / out.tau;
       out.geweke = Geweke.z(loss, n, out.tau);
-      Trend.fit(loss, n, Trend.lag(n, out.tau), trend);
-      out.trendSlope = trend.slope();
+      // The HAC t costs O(n·lag) with lag ≥ 2τ̂: for a slowly decorrelating loss, fit on every s-th
+      // value (s = τ̂/16, at most 4096 values) with the lag in thinned units. The t statistic is
+      // unchanged in expectation; the slope is converted back to per record.
+      int s = Math.max(out.tau > 32 ? (int) Math.floor(out.tau / 16) : 1, (n + 4095) / 4096);
+      if (s > 1) {
+        int m = 0;
+        for (int i = n % s; i < n; i += s) {
+          thin[m++] = loss[i];
+        }
+        Trend.fit(thin, m, Trend.lag(m, Math.max(1, out.tau / s)), trend);
+        out.trendSlope = trend.slope() / s;
+      } else {
+        Trend.fit(loss, n, Trend.lag(n, out.tau), trend);
+        out.trendSlope = trend.slope();
+      }
       out.trendT = trend.t();
-      out.delta = mean == 0 ? Double.POSITIVE_INFINITY : -trend.slope() * out.window / Math.abs(mean);
+      out.delta = mean == 0 ? Double.POSITIVE_INFINITY : -out.trendSlope * out.window / Math.abs(mean);
     }
     boolean noTrend = out.trendT > -settings.trendT() || out.delta < settings.trendDelta();
     out.lossStationary = out.flat

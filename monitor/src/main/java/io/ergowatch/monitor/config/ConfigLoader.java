@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.ergowatch.monitor.analytics.AnalyticsSettings;
 
 /**
  * Builds a {@link MonitorConfig}: defaults, then a YAML file (flat keys such as
@@ -22,10 +23,35 @@ import java.util.regex.Pattern;
  * and bad values are errors that name the key and the source, never silently ignored.
  */
 public final class ConfigLoader {
-  /** Every key, in documentation order. */
-  public static final List<String> KEYS = List.of(
+  /** The monitor's own keys, in documentation order. */
+  private static final List<String> MONITOR_KEYS = List.of(
       "ingest-host", "ingest-port", "http-host", "http-port", "data-dir", "silence-timeout", "retention",
       "max-frame", "ack-interval", "idle-timeout", "rank-grace", "lanes", "drain-timeout");
+
+  /** The analytics thresholds: {@code analytics.<name>} for each component of AnalyticsSettings. */
+  public static final List<String> ANALYTICS_KEYS = analyticsKeys();
+
+  /** Every key, in documentation order. */
+  public static final List<String> KEYS = concat(MONITOR_KEYS, ANALYTICS_KEYS);
+
+  private static List<String> analyticsKeys() {
+    List<String> keys = new java.util.ArrayList<>();
+    for (java.lang.reflect.RecordComponent c : AnalyticsSettings.class.getRecordComponents()) {
+      keys.add("analytics." + kebab(c.getName()));
+    }
+    return List.copyOf(keys);
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new java.util.ArrayList<>(a);
+    all.addAll(b);
+    return List.copyOf(all);
+  }
+
+  /** essMin → ess-min. */
+  static String kebab(String camel) {
+    return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+  }
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
 
@@ -67,12 +93,53 @@ public final class ConfigLoader {
         duration(values, "idle-timeout", d.idleTimeout()),
         duration(values, "rank-grace", d.rankGrace()),
         intIn(values, "lanes", d.lanes(), 1, 1024),
-        duration(values, "drain-timeout", d.drainTimeout()));
+        duration(values, "drain-timeout", d.drainTimeout()),
+        analytics(values));
+  }
+
+  /** AnalyticsSettings from the defaults and any {@code analytics.*} keys, validated. */
+  private static AnalyticsSettings analytics(Map<String, Sourced> values) {
+    AnalyticsSettings d = AnalyticsSettings.defaults();
+    java.lang.reflect.RecordComponent[] cs = AnalyticsSettings.class.getRecordComponents();
+    Object[] args = new Object[cs.length];
+    Class<?>[] types = new Class<?>[cs.length];
+    for (int i = 0; i < cs.length; i++) {
+      String key = "analytics." + kebab(cs[i].getName());
+      types[i] = cs[i].getType();
+      Sourced s = values.get(key);
+      try {
+        Object dflt = cs[i].getAccessor().invoke(d);
+        if (s == null) {
+          args[i] = dflt;
+        } else if (types[i] == int.class) {
+          args[i] = Integer.parseInt(s.value.trim());
+        } else {
+          double v = Double.parseDouble(s.value.trim());
+          if (!Double.isFinite(v)) {
+            throw bad(key, s, "must be a finite number");
+          }
+          args[i] = v;
+        }
+      } catch (NumberFormatException e) {
+        throw bad(key, s, types[i] == int.class ? "is not an integer" : "is not a number");
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    try {
+      return AnalyticsSettings.class.getDeclaredConstructor(types).newInstance(args).validate();
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw new ConfigException(e.getCause().getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** ingest-port → ERGOWATCH_INGEST_PORT. */
   public static String envName(String key) {
-    return "ERGOWATCH_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
+    return "ERGOWATCH_" + key.toUpperCase(Locale.ROOT).replace('-', '_').replace('.', '_');
   }
 
   private static Map<String, String> readYaml(Path file) {

@@ -24,13 +24,14 @@ public record MonitorConfig(
     Duration idleTimeout,
     Duration rankGrace,
     int lanes,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    AnalyticsSettings analytics) {
 
   public static MonitorConfig defaults() {
     return new MonitorConfig("0.0.0.0", 7479, "0.0.0.0", 9479, Path.of("ergowatch-data"),
         Duration.ofSeconds(120), Duration.ofHours(1), io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
         Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(30),
-        Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10));
+        Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10), AnalyticsSettings.defaults());
   }
 
   public IngestSettings ingest() {
@@ -39,6 +40,6 @@ public record MonitorConfig(
 
   public PipelineSettings pipeline() {
     return new PipelineSettings(lanes, 256, rankGrace, 4096, silenceTimeout, retention,
-        Duration.ofMillis(250), AnalyticsSettings.defaults());
+        Duration.ofMillis(250), analytics);
   }
 }

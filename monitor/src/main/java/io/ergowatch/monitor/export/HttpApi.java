@@ -1,6 +1,7 @@
 package io.ergowatch.monitor.export;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ergowatch.monitor.analytics.JobAnalytics;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -49,13 +50,16 @@ public final class HttpApi implements AutoCloseable {
             .get("/metrics", (req, res) -> metrics(req.requestHeaders().get(HttpHeaderNames.ACCEPT), res))
             .get("/api/runs", (req, res) -> sendJson(res, pipeline.snapshots().map(json::list)))
             .get("/api/runs/{run}", (req, res) -> run(req.param("run"), res))
+            .get("/api/jobs", (req, res) -> sendJson(res, pipeline.snapshots().map(rs -> json.jobs(JobAnalytics.all(rs)))))
+            .get("/api/jobs/{job}", (req, res) -> job(req.param("job"), res))
             .get("/healthz", (req, res) -> text(res, HttpResponseStatus.OK, "ok\n"))
             .get("/readyz", (req, res) -> ready.getAsBoolean()
                 ? text(res, HttpResponseStatus.OK, "ready\n")
                 : text(res, HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready: ingestion is not accepting connections\n"))
             .get("/", (req, res) -> text(res, HttpResponseStatus.OK,
                 "ergowatch monitor\n\n/metrics          Prometheus metrics\n/api/runs         runs (JSON)\n"
-                    + "/api/runs/{run}   one run (JSON)\n/healthz /readyz  probes\n"))
+                    + "/api/runs/{run}   one run (JSON)\n/api/jobs         jobs: seeds' R-hat, learning-rate sweeps (JSON)\n"
+                    + "/api/jobs/{job}   one job (JSON)\n/healthz /readyz  probes\n"))
             .route(r -> true, (req, res) -> text(res, HttpResponseStatus.NOT_FOUND,
                 "not found: " + req.method() + " " + req.uri() + " (try /metrics, /api/runs, /api/runs/{run}, /healthz, /readyz)\n")))
         .bindNow();
@@ -91,6 +95,16 @@ public final class HttpApi implements AutoCloseable {
         ? sendJson(res, Mono.just(json.detail(s.get())))
         : text(res, HttpResponseStatus.NOT_FOUND, "unknown run: " + run
             + " (not seen, or finished/silent for longer than the retention)\n"));
+  }
+
+  private Mono<Void> job(String job, HttpServerResponse res) {
+    return pipeline.snapshots().flatMap(rs -> {
+      java.util.List<io.ergowatch.monitor.analytics.RunSnapshot> mine =
+          rs.stream().filter(r -> r.job().equals(job)).toList();
+      return mine.isEmpty()
+          ? text(res, HttpResponseStatus.NOT_FOUND, "unknown job: " + job + " (no run of it on /metrics)\n")
+          : sendJson(res, Mono.just(json.job(JobAnalytics.of(job, mine))));
+    });
   }
 
   private Mono<Void> sendJson(HttpServerResponse res, Mono<? extends com.fasterxml.jackson.databind.JsonNode> body) {

@@ -3,6 +3,7 @@ package io.ergowatch.monitor.export;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ergowatch.monitor.analytics.JobSnapshot;
 import io.ergowatch.monitor.analytics.RunEvent;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.analytics.RunStatistics;
@@ -155,6 +156,43 @@ public final class RunJson {
     number(n, "sharpness_ratio", st.sharpnessRatio());
     n.put("optimizer", st.optimizer());
     return n;
+  }
+
+  /** /api/jobs/{job}: seeds' R-hat, the sweep and the critical lr. */
+  public ObjectNode job(JobSnapshot j) {
+    ObjectNode n = mapper.createObjectNode();
+    n.put("job", j.job());
+    n.put("runs", j.runs());
+    ArrayNode groups = n.putArray("seed_groups");
+    for (JobSnapshot.SeedGroup g : j.seedGroups()) {
+      ObjectNode gn = groups.addObject();
+      number(gn, "lr", g.lr());
+      ArrayNode rs = gn.putArray("runs");
+      g.runs().forEach(rs::add);
+      number(gn, "rhat", g.rhat());
+      gn.put("tail_length", g.tailLength());
+    }
+    ArrayNode sweep = n.putArray("sweep");
+    for (JobSnapshot.SweepPoint p : j.sweep()) {
+      ObjectNode pn = sweep.addObject();
+      number(pn, "lr", p.lr());
+      number(pn, "gradient_signal", p.gradientSignal());
+      pn.put("converged", p.converged());
+      pn.put("runs", p.total());
+      ArrayNode st = pn.putArray("states");
+      p.states().forEach(st::add);
+    }
+    number(n, "critical_lr", j.criticalLr());
+    number(n, "critical_lr_low", j.criticalLrLow());
+    number(n, "critical_lr_high", j.criticalLrHigh());
+    n.put("why", j.why());
+    return n;
+  }
+
+  public ArrayNode jobs(List<JobSnapshot> jobs) {
+    ArrayNode a = mapper.createArrayNode();
+    jobs.forEach(j -> a.add(job(j)));
+    return a;
   }
 
   public ArrayNode list(List<RunSnapshot> runs) {

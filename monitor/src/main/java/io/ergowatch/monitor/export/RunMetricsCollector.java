@@ -1,5 +1,7 @@
 package io.ergowatch.monitor.export;
 
+import io.ergowatch.monitor.analytics.JobAnalytics;
+import io.ergowatch.monitor.analytics.JobSnapshot;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.analytics.RunState;
 import io.ergowatch.monitor.analytics.RunStatistics;
@@ -168,6 +170,7 @@ public final class RunMetricsCollector implements MultiCollector {
       }
     }
     out.add(gamma.build());
+    out.addAll(jobMetrics(JobAnalytics.all(runs)));
     return out;
   }
 
@@ -188,6 +191,37 @@ public final class RunMetricsCollector implements MultiCollector {
       default:
         return false;
     }
+  }
+
+  /** Per-job metrics: seeds' split-R̂, the sweep's asymptotic gradient signal and critical lr. */
+  static List<MetricSnapshot> jobMetrics(List<JobSnapshot> jobs) {
+    GaugeSnapshot.Builder rhat = GaugeSnapshot.builder().name("ergowatch_job_rhat")
+        .help("Split R-hat of the tail loss across the runs of a job at one learning rate (< 1.01: they agree)");
+    GaugeSnapshot.Builder signal = GaugeSnapshot.builder().name("ergowatch_job_asymptotic_gradient_signal")
+        .help("Mean window gradient signal of the job's runs at one learning rate");
+    GaugeSnapshot.Builder critical = GaugeSnapshot.builder().name("ergowatch_job_critical_lr")
+        .help("Estimated critical step size of a learning-rate sweep (geometric mean of its bracket)");
+    for (JobSnapshot j : jobs) {
+      for (JobSnapshot.SeedGroup g : j.seedGroups()) {
+        if (Double.isFinite(g.rhat())) {
+          rhat.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+              .labels(Labels.of("job", j.job(), "lr", Double.toString(g.lr()))).value(g.rhat()).build());
+        }
+      }
+      if (j.sweep().size() >= 2) {
+        for (JobSnapshot.SweepPoint p : j.sweep()) {
+          if (Double.isFinite(p.gradientSignal())) {
+            signal.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+                .labels(Labels.of("job", j.job(), "lr", Double.toString(p.lr()))).value(p.gradientSignal()).build());
+          }
+        }
+      }
+      if (Double.isFinite(j.criticalLr())) {
+        critical.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+            .labels(Labels.of("job", j.job())).value(j.criticalLr()).build());
+      }
+    }
+    return List.of(rhat.build(), signal.build(), critical.build());
   }
 
   private static GaugeSnapshot seriesGauge(List<RunSnapshot> runs, String name, String help,

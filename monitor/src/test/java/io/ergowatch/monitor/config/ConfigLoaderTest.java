@@ -70,6 +70,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void analyticsThresholdsAreConfigurableByKey() throws Exception {
+    Path f = Files.writeString(dir.resolve("c.yml"), "analytics.ess-min: 80\nanalytics.pi-low: 0.7\n");
+    MonitorConfig c = ConfigLoader.load(f, Map.of("ERGOWATCH_ANALYTICS_WINDOW_MAX", "8192"), Map.of());
+    assertThat(c.analytics().essMin()).isEqualTo(80);
+    assertThat(c.analytics().piLow()).isEqualTo(0.7);
+    assertThat(c.analytics().windowMax()).isEqualTo(8192);
+    assertThat(c.analytics().piHigh()).isEqualTo(1.2);
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("analytics.pi-low", "2")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("config key 'analytics.pi-low' = 2.0 is out of range");
+    Path bad = Files.writeString(dir.resolve("bad.yml"), "analytics.ess-min: many\n");
+    assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("config key 'analytics.ess-min' = 'many' (from " + bad + ") is not a number");
+  }
+
+  @Test
   void durationsAcceptTheDocumentedUnits() {
     assertThat(ConfigLoader.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(ConfigLoader.parseDuration("30s")).isEqualTo(Duration.ofSeconds(30));

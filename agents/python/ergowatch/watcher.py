@@ -1,0 +1,523 @@
+"""``ergowatch.watch``: the PyTorch hook that measures and streams a training run.
+
+The watcher computes on the device (see :mod:`ergowatch.geometry`), gathers each step's
+0-d results, and every ``copy_every`` steps concatenates them into one float64 vector that is
+copied to the host asynchronously (pinned memory and a CUDA event on GPUs); it reads a batch
+once its event reports completion, assembles one record per step and hands it to the
+:class:`ergowatch.Agent`, which never blocks. No ``.item()``, no ``float(tensor)``, no host
+sync per step.
+"""
+
+import collections
+import logging
+import time
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+
+from . import geometry as geo_mod
+from .agent import Agent
+from .distributed import LocalGradNorm, is_ddp, is_fsdp, rank_and_world
+from .protocol import Mode, check_series
+
+__all__ = ["Watcher"]
+
+log = logging.getLogger("ergowatch")
+
+_MAX_IN_FLIGHT = 64
+_INTERNAL = ("_nf_g", "_nf_w", "_skip")
+_GRAD_SERIES_NOW = ("grad_sq", "ema_grad_dot")
+_UPDATE_SERIES = ("update_sq", "grad_dot_update", "update_dot_prev", "ema_update_dot")
+
+
+class _HostCopies:
+    """Moves batches of device results to the host without waiting for the device.
+
+    CPU: the values are host memory already and are read at once. CUDA: each batch is copied
+    with ``non_blocking=True`` into a pinned buffer from a pool, a CUDA event is recorded after
+    it, and :meth:`ready` hands out, in order, the batches whose event has completed
+    (``Event.query()`` does not wait). More than 64 batches in flight (a device thousands of
+    steps behind) waits for the oldest: a bound on host memory, not a per-step sync.
+    """
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.device = device
+        self.inflight = collections.deque()
+        self.pool: List[torch.Tensor] = []
+
+    def submit(self, vec: torch.Tensor, meta: Any) -> None:
+        if not self.cuda:
+            self.inflight.append((None, vec, vec.numel(), meta, None))
+            return
+        n = vec.numel()
+        host = next((b for b in self.pool if b.numel() >= n), None)
+        if host is not None:
+            self.pool.remove(host)
+        else:
+            host = torch.empty(max(n, 256), dtype=torch.float64, pin_memory=True)
+        host[:n].copy_(vec, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self.inflight.append((event, host, n, meta, vec))  # vec stays alive until its copy is done
+
+    def ready(self, wait: bool = False) -> List[Tuple[List[float], Any]]:
+        out = []
+        while self.inflight:
+            event, host, n, meta, _ = self.inflight[0]
+            if event is not None:
+                if not (wait or len(self.inflight) > _MAX_IN_FLIGHT or event.query()):
+                    break
+                event.synchronize()  # complete already, unless waiting was asked for
+            self.inflight.popleft()
+            out.append((host[:n].tolist(), meta))
+            if event is not None:
+                self.pool.append(host)
+        return out
+
+
+class Watcher:
+    """Measures a PyTorch training run and streams it to the ergowatch monitor.
+
+    Call :meth:`step` once per optimizer step, after ``backward()`` (and after
+    ``scaler.unscale_`` if you use one) and before gradient clipping and ``optimizer.step()``.
+
+    Series (docs/protocol.md, "Well-known series"; definitions in docs/math.md):
+
+    - ``basic``: loss, lr, grad_sq, nonfinite, batch_size / local_batch_size when given.
+    - ``standard`` (default): + weight_sq, update_sq, update_dot_prev, grad_dot_update,
+      ema_grad_dot, ema_dist_sq, ema_update_dot (at steps divisible by ``every``).
+    - ``full``: + proj.0..proj.{projections-1} every ``projection_every`` steps, the lagged-
+      reference probes ref_grad_dot, ref_dist_sq, ref_grad_sq, ref_probe_step (probe every
+      ``ref_every`` steps, reference ``ref_lag`` steps later) and, with ``sharpness_every``
+      and a ``sharpness_probe``, sharpness (top Hessian eigenvalue on the probe batch,
+      preconditioned for Adam).
+
+    g is the gradient at :meth:`step` (before clipping; unscaled when a GradScaler scaled
+    it), w the weights then, u = w_next - w the update the optimizer applied. u is known at
+    the next :meth:`step`, so the update series of step t are measured one call later and
+    sent with step t (the last step's at :meth:`close`). A step the GradScaler skipped (a
+    non-finite unscaled gradient) is reported as ``amp_skipped`` = 1: its gradient series,
+    its non-finite gradient count and its update series are not sent, and it does not move
+    the EMA centre.
+
+    Distributed (``torch.distributed`` initialised, or ``rank``/``world`` given): REPLICATED
+    (DDP, the default) - rank 0 sends the geometry; every rank sends loss and, for a
+    DistributedDataParallel model, grad_local_sq (‖g_local‖² before the all-reduce, from a
+    communication hook). SHARDED (FSDP, or ``mode="sharded"``) - every rank sends partial sums
+    over its own parameters; ``replicated_params`` (present on every rank) count on rank 0 only.
+
+    Example:
+        >>> import torch, ergowatch
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        >>> x, y = torch.randn(64, 4), torch.randn(64, 1)
+        >>> with ergowatch.watch(model, opt, run="doc-mlp", address="localhost:1",
+        ...                      close_timeout=0.1) as watch:
+        ...     for _ in range(3):
+        ...         loss = torch.nn.functional.mse_loss(model(x), y)
+        ...         loss.backward()
+        ...         watch.step(loss, batch_size=64)
+        ...         opt.step(); opt.zero_grad()
+
+    Args:
+        model: the model (a DistributedDataParallel or FSDP wrapper is recognised).
+        optimizer: its optimizer (lr is read from ``param_groups[0]``).
+        run: the run id, 1..128 chars of [A-Za-z0-9._:-].
+        address: the monitor's EWP/1 address, host:port.
+        job: the group of runs.
+        labels: run metadata; ``optimizer`` and ``framework`` are added unless given.
+        token: the monitor's auth token.
+        level: "basic", "standard" or "full".
+        every: geometry cadence in steps (1: every step).
+        ema_horizon: horizon of the EMA centre, in steps.
+        projections: number of random projections (full).
+        projection_every: projection cadence in steps (full).
+        seed: seed of the projection directions.
+        ref_every: lagged-reference probe cadence (full).
+        ref_lag: steps from a probe to its reference (full).
+        sharpness_every: sharpness cadence in steps; 0 = off.
+        sharpness_probe: callable returning the loss on a fixed probe batch, with its graph.
+        sharpness_iters: power iterations per estimate.
+        scaler: the ``torch.cuda.amp.GradScaler`` (or ``torch.amp.GradScaler``) in use.
+        copy_every: steps per device-to-host copy; default 1 on CPU, 16 on CUDA.
+        extra_series: names of user series passed to :meth:`step` as keyword arguments.
+        params: the parameters to measure (default: every parameter that requires grad).
+        replicated_params: in SHARDED mode, parameters held whole by every rank.
+        mode: "replicated" or "sharded"; default from the model.
+        rank: this rank; default from torch.distributed.
+        world: the ranks; default from torch.distributed.
+        local_grad: measure grad_local_sq with a DDP communication hook.
+        start_step: the step number of the first :meth:`step` (resuming a checkpoint).
+        agent: an object with ``record_at(step, time_ns, values)`` and ``close(status,
+            message)`` to use instead of a new :class:`ergowatch.Agent` (tests, custom sinks).
+        **agent_options: passed to :class:`ergowatch.Agent` (buffer_capacity, close_timeout...).
+    """
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, run: str,
+                 address: str = "localhost:7479", job: str = "", labels: Optional[Mapping[str, str]] = None,
+                 token: str = "", level: str = "standard", every: int = 1, ema_horizon: float = 1000.0,
+                 projections: int = 32, projection_every: int = 10, seed: int = 0, ref_every: int = 100,
+                 ref_lag: int = 100, sharpness_every: int = 0, sharpness_probe=None, sharpness_iters: int = 20,
+                 scaler=None, copy_every: Optional[int] = None, extra_series: Sequence[str] = (),
+                 params: Optional[Iterable] = None, replicated_params: Iterable[torch.Tensor] = (),
+                 mode: Optional[str] = None, rank: Optional[int] = None, world: Optional[int] = None,
+                 local_grad: bool = True, start_step: int = 0, agent=None, **agent_options):
+        if level not in ("basic", "standard", "full"):
+            raise ValueError(f"level must be basic, standard or full, got {level!r}")
+        for name, v in (("every", every), ("projection_every", projection_every), ("sharpness_iters", sharpness_iters)):
+            if int(v) != v or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v}")
+        if sharpness_every < 0:
+            raise ValueError(f"sharpness_every must be >= 0, got {sharpness_every}")
+        if sharpness_every and sharpness_probe is None:
+            raise ValueError("sharpness_every needs sharpness_probe: a callable returning the loss on a fixed batch")
+        self.model = model
+        self.optimizer = optimizer
+        self.level = level
+        self.scaler = scaler
+        self.projection_every = int(projection_every)
+        self.sharpness_every = int(sharpness_every)
+        self.sharpness_probe = sharpness_probe
+        self.sharpness_iters = int(sharpness_iters)
+        module = model.module if is_ddp(model) else model
+
+        r, w = rank_and_world()
+        self.rank = r if rank is None else int(rank)
+        self.world = w if world is None else int(world)
+        if mode is None:
+            mode = "sharded" if is_fsdp(model) else "replicated"
+        self.mode = Mode[mode.upper()] if isinstance(mode, str) else Mode(mode)
+        self.lead = self.rank == 0
+        measures = self.mode == Mode.SHARDED or self.lead
+
+        named = self._named_params(module, params)
+        if self.mode == Mode.SHARDED and not self.lead:
+            shared = {id(t) for t in replicated_params}
+            named = [(n, t) for n, t in named if id(t) not in shared]
+        self.geometry: Optional[geo_mod.Geometry] = None
+        self.projections: Optional[geo_mod.Projections] = None
+        self.reference: Optional[geo_mod.LaggedReference] = None
+        self._sharp_v = None
+        self._sharp_params = [t for _, t in named]
+        device = torch.device("cpu")
+        if measures and named:
+            layout = geo_mod.FlatLayout([t for _, t in named], [n for n, _ in named])
+            device = layout.device
+            self.geometry = geo_mod.Geometry(layout, level, every, ema_horizon)
+            if level == "full":
+                key = f"rank{self.rank}" if self.mode == Mode.SHARDED else ""
+                self.projections = geo_mod.Projections(layout, projections, seed, key)
+                self.reference = geo_mod.LaggedReference(layout, self.geometry.ops, ref_every, ref_lag)
+        elif named:
+            device = named[0][1].device
+        elif measures:
+            raise ValueError("no parameters to watch: none requires grad")
+        self.local = None
+        if local_grad and self.mode == Mode.REPLICATED and self.world > 1 and is_ddp(model):
+            self.local = LocalGradNorm(model)
+        self.sharpness = (self.sharpness_every > 0 and self.lead and self.mode == Mode.REPLICATED)
+        if self.sharpness_every and self.mode == Mode.SHARDED:
+            raise ValueError("sharpness is not supported in SHARDED mode (the probe needs the whole model)")
+
+        self.extra = list(extra_series)
+        series = self._series(projections)
+        self._declared = set(series)
+        self._copies = _HostCopies(device)
+        self.copy_every = int(copy_every) if copy_every else (16 if device.type == "cuda" else 1)
+        if self.copy_every < 1:
+            raise ValueError(f"copy_every must be >= 1, got {copy_every}")
+        if agent is None:
+            all_labels = {"optimizer": type(optimizer).__name__.lower(), "framework": "pytorch"}
+            all_labels.update(labels or {})
+            agent = Agent(address, run, series, job=job, labels=all_labels, token=token, rank=self.rank,
+                          world=self.world, mode=self.mode, **agent_options)
+            self._own_agent = True
+        else:
+            self._own_agent = False
+        self.agent = agent
+        self.series = tuple(series)
+
+        self._step = int(start_step)
+        self._batch_tensors: List[torch.Tensor] = []
+        self._batch_meta: List[tuple] = []
+        self._open: Optional[dict] = None
+        self._skipped = collections.deque(maxlen=4096)
+        self._skipped_set = set()
+        self._last_version = None
+        self._closed = False
+        self._warned_closed = False
+        self._warned_scaler = False
+
+    # ---- setup ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _named_params(module, params) -> List[Tuple[str, torch.Tensor]]:
+        names = {id(t): n for n, t in module.named_parameters()}
+        if params is None:
+            chosen = [(n, t) for n, t in module.named_parameters() if t.requires_grad]
+        else:
+            chosen = []
+            for i, item in enumerate(params):
+                if isinstance(item, tuple):
+                    chosen.append((str(item[0]), item[1]))
+                else:
+                    chosen.append((names.get(id(item), f"param{i}"), item))
+        seen = set()
+        out = []
+        for n, t in chosen:
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append((n, t))
+        return out
+
+    def _series(self, projections: int) -> List[str]:
+        s = ["loss"]
+        if self.lead:
+            s += ["lr", "batch_size", "local_batch_size"]
+        if self.geometry is not None:
+            s += list(geo_mod.BASIC_SERIES)
+            if self.level != "basic":
+                s += list(geo_mod.STANDARD_SERIES)
+            if self.projections is not None:
+                s += self.projections.names()
+            if self.reference is not None:
+                s += list(geo_mod.REF_SERIES)
+        if self.sharpness:
+            s.append("sharpness")
+        if self.local is not None:
+            s.append("grad_local_sq")
+        if self.scaler is not None and self.geometry is not None:
+            s.append("amp_skipped")
+        for name in self.extra:
+            check_series(name)
+            if name in s or name.startswith("_"):
+                raise ValueError(f"extra series {name!r} collides with a series the watcher sends")
+            s.append(name)
+        return s
+
+    # ---- per step ------------------------------------------------------------------------
+
+    def step(self, loss=None, *, batch_size: Optional[int] = None, local_batch_size: Optional[int] = None,
+             step: Optional[int] = None, **values) -> None:
+        """Measures one optimizer step. Never waits for the device or the network.
+
+        Args:
+            loss: the minibatch loss (a tensor, kept on its device, or a number).
+            batch_size: the global batch size of this step.
+            local_batch_size: this rank's batch size; with REPLICATED ranks and no
+                ``batch_size``, the global one is taken as local_batch_size x world.
+            step: the step number; default: one more than the previous call's.
+            **values: values of ``extra_series`` (tensors or numbers).
+        """
+        if self._closed:
+            if not self._warned_closed:
+                self._warned_closed = True
+                log.warning("ergowatch: watch.step() after close(): ignored")
+            return
+        s = self._step if step is None else int(step)
+        t_ns = time.time_ns()
+        host: Dict[str, float] = {}
+        tensors: List[torch.Tensor] = []
+        names: List[Tuple[str, int]] = []
+
+        def put(name: str, value) -> None:
+            if torch.is_tensor(value):
+                v = value.detach()
+                if v.numel() != 1:
+                    raise ValueError(f"{name} must be a single number, got a tensor of shape {tuple(v.shape)}")
+                tensors.append(v.reshape(1).clone())
+                names.append((name, 1))
+            else:
+                host[name] = float(value)
+
+        if loss is not None:
+            put("loss", loss)
+        if self.lead:
+            put("lr", self.optimizer.param_groups[0]["lr"])
+            if batch_size is None and local_batch_size is not None and self.mode == Mode.REPLICATED:
+                batch_size = local_batch_size * self.world
+            if batch_size is not None:
+                host["batch_size"] = float(batch_size)
+            if local_batch_size is not None:
+                host["local_batch_size"] = float(local_batch_size)
+        for name, value in values.items():
+            if name not in self.extra:
+                raise ValueError(f"unknown series {name!r}: declare it with extra_series=[...]")
+            put(name, value)
+
+        late: geo_mod.Named = []
+        if self.geometry is not None:
+            inv_scale, amp = self._scaler_state()
+            late, now = self.geometry.step(s, inv_scale, amp)
+            for name, t in now:
+                tensors.append(t.reshape(1))
+                names.append((name, 1))
+            if self.projections is not None and s % self.projection_every == 0:
+                tensors.append(self.projections.compute(self.geometry.current_weights))
+                names.append(("_proj", self.projections.count))
+            if self.reference is not None:
+                ref, probe = self.reference.step(s, self.geometry.current_weights, self.geometry.current_grads)
+                for name, t in ref:
+                    tensors.append(t.reshape(1))
+                    names.append((name, 1))
+                if probe is not None:
+                    host["ref_probe_step"] = float(probe)
+            self._last_version = self.geometry.layout.params_version()
+        if self.sharpness and s % self.sharpness_every == 0:
+            lam, self._sharp_v = geo_mod.hvp_sharpness(self._sharp_params, self.sharpness_probe, self.optimizer,
+                                                       self.sharpness_iters, self._sharp_v)
+            tensors.append(lam.reshape(1))
+            names.append(("sharpness", 1))
+        if self.local is not None:
+            tensors.append(self.local.take().reshape(1))
+            names.append(("grad_local_sq", 1))
+        late_names = [(n, 1) for n, _ in late]
+        tensors = [t for _, t in late] + tensors
+        self._batch_tensors.extend(t.reshape(-1) for t in tensors)
+        self._batch_meta.append((s, t_ns, host, late_names, names))
+        self._step = s + 1
+        if len(self._batch_meta) >= self.copy_every:
+            self._submit()
+        self._deliver(wait=False)
+
+    def _scaler_state(self) -> Tuple[Optional[torch.Tensor], bool]:
+        """(1 / scale while the gradients are still scaled, whether a scaler is in use)."""
+        sc = self.scaler
+        if sc is None:
+            return None, False
+        if not sc.is_enabled():
+            return None, False
+        try:
+            stage = sc._per_optimizer_states[id(self.optimizer)]["stage"]
+            scale = sc._scale
+        except (AttributeError, KeyError, TypeError):
+            if not self._warned_scaler:
+                self._warned_scaler = True
+                log.warning("ergowatch: cannot tell from this GradScaler whether the gradients are scaled; call "
+                            "scaler.unscale_(optimizer) before watch.step()")
+            return None, True
+        if getattr(stage, "name", str(stage)) == "UNSCALED" or scale is None:
+            return None, True
+        return scale.double().reciprocal().float(), True
+
+    # ---- host side -----------------------------------------------------------------------
+
+    def _submit(self) -> None:
+        if not self._batch_meta:
+            return
+        parts = self._batch_tensors
+        n = sum(t.numel() for t in parts)
+        device = parts[0].device if parts else torch.device("cpu")
+        vec = torch.empty(n, dtype=torch.float64, device=device)
+        if parts:
+            torch.cat(parts, out=vec)
+        self._copies.submit(vec, self._batch_meta)
+        self._batch_tensors = []
+        self._batch_meta = []
+
+    def _deliver(self, wait: bool) -> None:
+        for values, metas in self._copies.ready(wait):
+            i = 0
+            for s, t_ns, host, late_names, now_names in metas:
+                late = {}
+                for name, _ in late_names:
+                    late[name] = values[i]
+                    i += 1
+                now = {}
+                for name, k in now_names:
+                    if name == "_proj":
+                        for j in range(k):
+                            now[f"proj.{j}"] = values[i + j]
+                    else:
+                        now[name] = values[i]
+                    i += k
+                self._assemble(s, t_ns, host, late, now)
+
+    def _skipped_at(self, step: Optional[int]) -> bool:
+        return step is not None and step in self._skipped_set
+
+    def _mark_skipped(self, step: int) -> None:
+        if len(self._skipped) == self._skipped.maxlen:
+            self._skipped_set.discard(self._skipped[0])
+        self._skipped.append(step)
+        self._skipped_set.add(step)
+
+    def _assemble(self, s: Optional[int], t_ns: int, host: dict, late: dict, now: dict) -> None:
+        opened = self._open
+        if opened is not None:
+            if late and not opened["skip"]:
+                if self._skipped_at(opened["prev"]):
+                    late.pop("update_dot_prev", None)
+                opened["values"].update(late)
+            self._emit(opened)
+            self._open = None
+        if s is None:
+            return  # the final late-only row of close()
+        values = dict(host)
+        values.update(now)
+        skip = values.pop("_skip", 0.0) > 0
+        nf_g = values.pop("_nf_g", None)
+        nf_w = values.pop("_nf_w", None)
+        if nf_w is not None:
+            values["nonfinite"] = nf_w + (0.0 if skip else nf_g)
+        if self.scaler is not None and self.geometry is not None:
+            values["amp_skipped"] = 1.0 if skip else 0.0
+        if skip:
+            self._mark_skipped(s)
+            for name in _GRAD_SERIES_NOW:
+                values.pop(name, None)
+        if "ref_probe_step" in values and self._skipped_at(int(values["ref_probe_step"])):
+            for name in geo_mod.REF_SERIES:
+                values.pop(name, None)
+        prev = opened["step"] if opened is not None else None
+        self._open = {"step": s, "time": t_ns, "values": values, "skip": skip, "prev": prev}
+
+    def _emit(self, record: dict) -> None:
+        values = {k: v for k, v in record["values"].items() if k in self._declared}
+        if values:
+            self.agent.record_at(record["step"], record["time"], values)
+
+    # ---- closing -------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Sends everything measured so far except the last step, which waits for its update
+        series (this waits for the device: do not call it every step)."""
+        self._submit()
+        self._deliver(wait=True)
+
+    def close(self, status: str = "completed", message: str = "") -> None:
+        """Sends the last step (with its update series if ``optimizer.step()`` ran after the
+        last :meth:`step`), then closes the agent it created. Safe to call twice.
+
+        Args:
+            status: "completed", "failed" or "cancelled" (the BYE status).
+            message: a short message for the monitor.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            g = self.geometry
+            if g is not None and self._last_version is not None and g.layout.params_version() != self._last_version:
+                late = g.finish()
+                if late:
+                    self._batch_tensors.extend(t.reshape(-1) for _, t in late)
+                    self._batch_meta.append((None, 0, {}, [(n, 1) for n, _ in late], []))
+            self._submit()
+            self._deliver(wait=True)
+            if self._open is not None:
+                self._emit(self._open)
+                self._open = None
+        finally:
+            if self._own_agent:
+                self.agent.close(status, message)
+
+    def __enter__(self) -> "Watcher":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.close("failed", f"{exc_type.__name__}: {exc}")

@@ -1,0 +1,513 @@
+"""Every series of ergowatch.watch checked numerically against an independent float64
+recomputation from parameters and gradients captured by the test (docs/math.md §2), on a
+tiny model; plus the AMP, clipping, cadence, transfer and no-host-sync rules.
+
+Tolerance: the watcher accumulates in fp32 (d < 100 here), the reference in float64; a sum
+of squares is compared to 1e-5 relative, an inner product <a, b> to 1e-5 * |a| |b| (it may
+cancel to nearly 0, so a relative test would be meaningless)."""
+
+import logging
+import math
+import unittest
+
+import support
+
+torch = support.require_torch()
+
+import ergowatch  # noqa: E402
+from ergowatch import geometry  # noqa: E402
+from ergowatch.watcher import Watcher, _HostCopies  # noqa: E402
+
+RTOL = 1e-5
+logging.getLogger("ergowatch").setLevel(logging.ERROR)  # some tests misuse the API on purpose
+
+
+class Sink:
+    """Stands in for the Agent: keeps what the watcher records."""
+
+    def __init__(self):
+        self.rows = {}
+        self.order = []
+        self.closed = None
+
+    def record_at(self, step, time_ns, values):
+        assert step not in self.rows, f"step {step} recorded twice"
+        self.rows[step] = dict(values)
+        self.order.append(step)
+
+    def close(self, status="completed", message=""):
+        self.closed = (status, message)
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+
+
+def flat64(tensors):
+    return torch.cat([t.detach().reshape(-1).double() for t in tensors])
+
+
+def data(seed=1, n=16):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, generator=g), torch.randn(n, 2, generator=g)
+
+
+class Run:
+    """Trains the tiny model, capturing w_t and g_t (float64) exactly where the watcher sees them."""
+
+    def __init__(self, steps=6, optimizer="sgd", clip=None, inject=None, scale=None, skip_steps=(), **kw):
+        self.model = tiny_model()
+        params = list(self.model.parameters())
+        if optimizer == "sgd":
+            self.opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.01)
+        else:
+            self.opt = torch.optim.Adam(params, lr=0.01)
+        self.sink = Sink()
+        self.watch = Watcher(self.model, self.opt, run="series-test", agent=self.sink, **kw)
+        x, y = data()
+        self.W, self.G, self.losses = [], [], []
+        for t in range(steps):
+            loss = torch.nn.functional.mse_loss(self.model(x), y)
+            (loss * (scale or 1.0)).backward()
+            if inject and t in inject:
+                inject[t](params)
+            self.W.append(flat64(params))
+            self.G.append(flat64([p.grad for p in params]) / (scale or 1.0))
+            self.losses.append(float(loss))
+            self.watch.step(loss, batch_size=16)
+            if clip:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            if t in skip_steps:
+                self.opt.zero_grad()  # what a GradScaler does with a non-finite gradient
+                continue
+            if scale:
+                for p in params:
+                    p.grad.div_(scale)
+            self.opt.step()
+            self.opt.zero_grad()
+        self.W.append(flat64(params))
+        self.watch.close()
+        self.rows = self.sink.rows
+
+
+def dot(a, b):
+    return float(torch.dot(a, b))
+
+
+class SeriesCase(unittest.TestCase):
+    def assertSq(self, got, expected, what):
+        self.assertLessEqual(abs(got - expected), RTOL * max(abs(expected), 1e-30) + 1e-30,
+                             f"{what}: got {got!r}, expected {expected!r}")
+
+    def assertDot(self, got, a, b, what):
+        expected = dot(a, b)
+        bound = RTOL * float(a.norm() * b.norm()) + 1e-30
+        self.assertLessEqual(abs(got - expected), bound, f"{what}: got {got!r}, expected {expected!r}")
+
+
+class StandardSeriesTest(SeriesCase):
+    def test_every_standard_series_matches_a_float64_recomputation(self):
+        horizon = 4.0
+        r = Run(steps=8, ema_horizon=horizon)
+        a = 1.0 / horizon
+        W, G = r.W, r.G
+        U = [W[t + 1] - W[t] for t in range(8)]
+        c = W[0].clone()
+        self.assertEqual(sorted(r.rows), list(range(8)))
+        for t in range(8):
+            row = r.rows[t]
+            e = W[t] - c
+            with self.subTest(step=t):
+                self.assertEqual(row["loss"], r.losses[t])
+                self.assertEqual(row["lr"], 0.1)
+                self.assertEqual(row["batch_size"], 16.0)
+                self.assertEqual(row["nonfinite"], 0.0)
+                self.assertSq(row["grad_sq"], dot(G[t], G[t]), "grad_sq")
+                self.assertSq(row["weight_sq"], dot(W[t], W[t]), "weight_sq")
+                self.assertSq(row["update_sq"], dot(U[t], U[t]), "update_sq")
+                self.assertDot(row["grad_dot_update"], G[t], U[t], "grad_dot_update")
+                self.assertDot(row["ema_grad_dot"], G[t], e, "ema_grad_dot")
+                self.assertSq(row["ema_dist_sq"], dot(e, e), "ema_dist_sq")
+                self.assertDot(row["ema_update_dot"], U[t], e, "ema_update_dot")
+                if t == 0:
+                    self.assertNotIn("update_dot_prev", row)
+                else:
+                    self.assertDot(row["update_dot_prev"], U[t], U[t - 1], "update_dot_prev")
+            c = c + a * e
+
+    def test_one_step_identity_toward_the_ema_centre(self):
+        # math.md §2: |w_{t+1} - c|^2 = |w_t - c|^2 + 2<u, w_t - c> + |u|^2 for the same c.
+        r = Run(steps=6, ema_horizon=3.0)
+        a = 1.0 / 3.0
+        c = r.W[0].clone()
+        for t in range(6):
+            row = r.rows[t]
+            after = r.W[t + 1] - c
+            lhs = dot(after, after)
+            rhs = row["ema_dist_sq"] + 2 * row["ema_update_dot"] + row["update_sq"]
+            self.assertLessEqual(abs(lhs - rhs), 1e-5 * max(lhs, 1e-12), f"step {t}")
+            c = c + a * (r.W[t] - c)
+
+    def test_adam_updates_are_what_the_optimizer_applied(self):
+        r = Run(steps=5, optimizer="adam")
+        for t in range(5):
+            u = r.W[t + 1] - r.W[t]
+            self.assertSq(r.rows[t]["update_sq"], dot(u, u), f"update_sq {t}")
+            self.assertDot(r.rows[t]["grad_dot_update"], r.G[t], u, f"grad_dot_update {t}")
+            self.assertEqual(r.rows[t]["lr"], 0.01)
+
+    def test_the_gradient_is_taken_before_clipping(self):
+        r = Run(steps=4, clip=0.01)
+        for t in range(4):
+            self.assertSq(r.rows[t]["grad_sq"], dot(r.G[t], r.G[t]), "grad_sq before clipping")
+            self.assertGreater(r.rows[t]["grad_sq"], 0.01 ** 2 * 1.5)
+            u = r.W[t + 1] - r.W[t]
+            self.assertSq(r.rows[t]["update_sq"], dot(u, u), "update_sq of the clipped step")
+
+    def test_geometry_every_k_steps_with_the_ema_on_those_steps(self):
+        k, horizon = 3, 6.0
+        r = Run(steps=10, every=k, ema_horizon=horizon)
+        a = k / horizon
+        c = None
+        for t in range(10):
+            row = r.rows[t]
+            self.assertSq(row["grad_sq"], dot(r.G[t], r.G[t]), "grad_sq every step")
+            self.assertIn("nonfinite", row)
+            if t % k:
+                for name in geometry.STANDARD_SERIES:
+                    self.assertNotIn(name, row, f"{name} at step {t}")
+                continue
+            c = r.W[t].clone() if c is None else c
+            e = r.W[t] - c
+            u = r.W[t + 1] - r.W[t]
+            self.assertSq(row["weight_sq"], dot(r.W[t], r.W[t]), "weight_sq")
+            self.assertSq(row["update_sq"], dot(u, u), "update_sq")
+            if t == 0:
+                self.assertNotIn("update_dot_prev", row)
+            else:
+                self.assertDot(row["update_dot_prev"], u, r.W[t] - r.W[t - 1], "update_dot_prev")
+            self.assertDot(row["ema_update_dot"], u, e, "ema_update_dot")
+            self.assertSq(row["ema_dist_sq"], dot(e, e), "ema_dist_sq")
+            c = c + a * e
+
+    def test_basic_level_sends_only_the_basic_series(self):
+        r = Run(steps=3, level="basic")
+        self.assertEqual(set(r.rows[1]), {"loss", "lr", "batch_size", "grad_sq", "nonfinite"})
+        self.assertSq(r.rows[2]["grad_sq"], dot(r.G[2], r.G[2]), "grad_sq")
+
+    def test_nonfinite_counts_nan_and_inf_in_the_gradient(self):
+        def poison(params):
+            params[0].grad[0, 0] = float("nan")
+            params[2].grad[1, 1] = float("inf")
+            params[3].grad[0] = -float("inf")
+
+        r = Run(steps=3, inject={1: poison}, skip_steps=(1,))
+        self.assertEqual(r.rows[0]["nonfinite"], 0.0)
+        self.assertEqual(r.rows[1]["nonfinite"], 3.0)
+        self.assertTrue(math.isnan(r.rows[1]["grad_sq"]))
+
+    def test_a_step_without_optimizer_step_before_close_sends_no_update(self):
+        model = tiny_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sink = Sink()
+        w = Watcher(model, opt, run="r", agent=sink)
+        x, y = data()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        w.step(torch.tensor(1.0))
+        w.close()
+        self.assertNotIn("update_sq", sink.rows[0])
+        self.assertIn("weight_sq", sink.rows[0])
+
+
+class AmpTest(SeriesCase):
+    """A GradScaler stand-in with the attributes torch's GradScaler has (1.13 and 2.x): the
+    real one is disabled without CUDA. Gradients are scaled by S; step 2 overflows."""
+
+    class Scaler:
+        def __init__(self, opt, scale):
+            from types import SimpleNamespace
+            self._scale = torch.tensor(float(scale))
+            self._per_optimizer_states = {id(opt): {"stage": SimpleNamespace(name="READY")}}
+
+        def is_enabled(self):
+            return True
+
+    def train(self):
+        model = tiny_model()
+        params = list(model.parameters())
+        opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+        scale = 1024.0
+        scaler = self.Scaler(opt, scale)
+        sink = Sink()
+        w = Watcher(model, opt, run="amp", agent=sink, scaler=scaler, ema_horizon=2.0)
+        x, y = data()
+        W, G = [], []
+        for t in range(6):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            (loss * scale).backward()
+            if t == 2:
+                params[1].grad[0] = float("inf")
+            W.append(flat64(params))
+            G.append(flat64([p.grad for p in params]) / scale)
+            w.step(loss)
+            if t != 2:
+                for p in params:
+                    p.grad.div_(scale)
+                opt.step()
+            opt.zero_grad()
+        W.append(flat64(params))
+        w.close()
+        return sink.rows, W, G
+
+    def test_gradients_are_unscaled_and_the_skipped_step_is_reported_not_counted(self):
+        rows, W, G = self.train()
+        self.assertEqual([rows[t]["amp_skipped"] for t in range(6)], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+        skipped = rows[2]
+        for name in ("grad_sq", "ema_grad_dot", "update_sq", "grad_dot_update", "update_dot_prev", "ema_update_dot"):
+            self.assertNotIn(name, skipped)
+        self.assertEqual(skipped["nonfinite"], 0.0, "the overflow a GradScaler skips is not a divergence")
+        self.assertNotIn("update_dot_prev", rows[3], "the previous 'update' was a skipped step")
+        a = 0.5
+        c = W[0].clone()
+        for t in (0, 1, 3, 4, 5):
+            row = rows[t]
+            self.assertSq(row["grad_sq"], dot(G[t], G[t]), f"unscaled grad_sq {t}")
+            u = W[t + 1] - W[t]
+            self.assertDot(row["grad_dot_update"], G[t], u, f"grad_dot_update {t}")
+        for t in range(6):
+            e = W[t] - c
+            self.assertSq(rows[t]["ema_dist_sq"], dot(e, e), f"ema_dist_sq {t}")
+            if t != 2:
+                c = c + a * e  # the skipped step does not move the centre
+
+
+class FullLevelTest(SeriesCase):
+    def test_projections_are_inner_products_with_the_seeded_directions(self):
+        r = Run(steps=4, level="full", projections=5, projection_every=2, seed=7)
+        proj = r.watch.projections
+        theta = torch.cat([self._directions(proj, i) for i in range(len(proj.layout.params))], dim=1).double()
+        for t in (0, 2):
+            expected = theta @ r.W[t]
+            for j in range(5):
+                self.assertDot(r.rows[t][f"proj.{j}"], theta[j], r.W[t], f"proj.{j} at {t}")
+                self.assertAlmostEqual(r.rows[t][f"proj.{j}"], float(expected[j]), places=4)
+        self.assertNotIn("proj.0", r.rows[1])
+
+    def test_projection_blocks_cover_each_parameter(self):
+        # Small blocks: the directions of a parameter come from several seeded blocks.
+        model = tiny_model()
+        layout = geometry.FlatLayout(list(model.parameters()), [n for n, _ in model.named_parameters()])
+        proj = geometry.Projections(layout, count=4, seed=3)
+        proj.block = 2
+        w = torch.randn(layout.numel)
+        theta = torch.cat([self._directions(proj, i) for i in range(len(layout.params))], dim=1)
+        self.assertTrue(torch.allclose(proj.compute(w), theta @ w, rtol=1e-5, atol=1e-5))
+
+    @staticmethod
+    def _directions(proj, i):
+        """The test's own reconstruction of the documented recipe, as a dense matrix."""
+        n = proj.layout.numels[i]
+        blocks = []
+        for b, start in enumerate(range(0, n, proj.block)):
+            k = min(proj.block, n - start)
+            g = torch.Generator().manual_seed((proj.seeds[i] + b) & 0x7FFF_FFFF_FFFF_FFFF)
+            blocks.append(torch.randn(proj.count, k, generator=g))
+        return torch.cat(blocks, dim=1)
+
+    def test_lagged_reference_probes(self):
+        r = Run(steps=9, level="full", ref_every=3, ref_lag=4, projection_every=100)
+        seen = {}
+        for t in range(9):
+            row = r.rows[t]
+            if "ref_probe_step" in row:
+                p = int(row["ref_probe_step"])
+                seen[t] = p
+                d = r.W[p] - r.W[t]
+                self.assertDot(row["ref_grad_dot"], r.G[p], d, "ref_grad_dot")
+                self.assertSq(row["ref_dist_sq"], dot(d, d), "ref_dist_sq")
+                self.assertSq(row["ref_grad_sq"], dot(r.G[p], r.G[p]), "ref_grad_sq")
+        self.assertEqual(seen, {4: 0, 7: 3})
+
+    def test_sharpness_is_the_top_hessian_eigenvalue(self):
+        # Linear least squares: the Hessian of mean((Xw + b - y)^2) is 2 [X 1]^T [X 1] / n.
+        torch.manual_seed(0)
+        x, y = torch.randn(32, 3), torch.randn(32, 1)
+        model = torch.nn.Linear(3, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        probe = lambda: torch.nn.functional.mse_loss(model(x), y)  # noqa: E731
+        sink = Sink()
+        w = Watcher(model, opt, run="sharp", agent=sink, level="full", sharpness_every=2, sharpness_probe=probe,
+                    sharpness_iters=60, projection_every=100)
+        for _ in range(3):
+            probe().backward()
+            w.step(torch.tensor(0.0))
+            opt.step()
+            opt.zero_grad()
+        w.close()
+        xa = torch.cat([x, torch.ones(32, 1)], dim=1).double()
+        top = float(torch.linalg.eigvalsh(2 * xa.T @ xa / 32)[-1])
+        self.assertAlmostEqual(sink.rows[0]["sharpness"] / top, 1.0, places=4)
+        self.assertAlmostEqual(sink.rows[2]["sharpness"] / top, 1.0, places=4)
+        self.assertNotIn("sharpness", sink.rows[1])
+
+    def test_adam_sharpness_is_preconditioned(self):
+        torch.manual_seed(0)
+        x, y = torch.randn(32, 3), torch.randn(32, 1)
+        model = torch.nn.Linear(3, 1)
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        probe = lambda: torch.nn.functional.mse_loss(model(x), y)  # noqa: E731
+        for _ in range(3):
+            probe().backward()
+            opt.step()
+            opt.zero_grad()
+        lam, _ = geometry.hvp_sharpness(list(model.parameters()), probe, opt, iters=100)
+        xa = torch.cat([x, torch.ones(32, 1)], dim=1).double()
+        h = 2 * xa.T @ xa / 32
+        v = torch.cat([opt.state[p]["exp_avg_sq"].reshape(-1) for p in model.parameters()]).double()
+        step = float(opt.state[model.weight]["step"])
+        p_inv_half = ((v / (1 - 0.999 ** step)).sqrt() + 1e-8).rsqrt()
+        top = float(torch.linalg.eigvalsh(p_inv_half[:, None] * h * p_inv_half[None, :])[-1])
+        self.assertAlmostEqual(float(lam) / top, 1.0, places=3)
+
+
+class PipelineTest(SeriesCase):
+    def test_batched_and_delayed_copies_give_the_same_records(self):
+        base = Run(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2).rows
+        batched = Run(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2, copy_every=3).rows
+        self.assertEqual(batched, base)
+        original = _HostCopies.ready
+        polls = {"n": 0}
+
+        def slow_ready(self, wait=False):
+            polls["n"] += 1
+            if not wait and polls["n"] % 3:
+                return []  # the device has not finished these copies yet
+            return original(self, wait)
+
+        _HostCopies.ready = slow_ready
+        try:
+            delayed = Run(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2, copy_every=2).rows
+        finally:
+            _HostCopies.ready = original
+        self.assertEqual(delayed, base)
+
+    def test_step_reads_nothing_back_from_the_device(self):
+        """On CPU there is no device to wait for, so this checks the rule itself: between
+        copies, step() never turns a tensor into a Python value (item, float, int, bool,
+        tolist), which on a GPU would be a host sync."""
+        model = tiny_model()
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        sink = Sink()
+        probe_x, probe_y = data(seed=5)
+        w = Watcher(model, opt, run="nosync", agent=sink, level="full", copy_every=1000, ref_every=2, ref_lag=3,
+                    projection_every=2, sharpness_every=2, extra_series=["acc"],
+                    sharpness_probe=lambda: torch.nn.functional.mse_loss(model(probe_x), probe_y))
+        x, y = data()
+        losses = []
+        for _ in range(3):  # Adam state exists from here on: the preconditioned path runs too
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        for _ in range(6):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            losses.append(loss)
+            with ForbidHostReads():
+                w.step(loss, acc=loss.detach() * 0 + 0.5)
+            opt.step()
+            opt.zero_grad()
+        self.assertEqual(sink.rows, {})
+        w.close()
+        self.assertEqual(sorted(sink.rows), list(range(6)))
+        self.assertEqual(sink.rows[5]["acc"], 0.5)
+        self.assertIn("sharpness", sink.rows[4])
+
+    def test_replicated_rank_other_than_zero_sends_only_its_own_series(self):
+        model = tiny_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sink = Sink()
+        w = Watcher(model, opt, run="r1", agent=sink, rank=1, world=2)
+        self.assertEqual(w.series, ("loss",))
+        x, y = data()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        w.step(loss, local_batch_size=8)
+        w.close()
+        self.assertEqual(set(sink.rows[0]), {"loss"})
+
+    def test_series_declared_in_hello_order(self):
+        w = Watcher(tiny_model(), torch.optim.SGD(tiny_model().parameters(), lr=1), run="x", agent=Sink(),
+                    level="full", projections=2)
+        self.assertEqual(w.series[:4], ("loss", "lr", "batch_size", "local_batch_size"))
+        self.assertIn("proj.1", w.series)
+        self.assertIn("ref_probe_step", w.series)
+        with self.assertRaises(ValueError):
+            Watcher(tiny_model(), torch.optim.SGD(tiny_model().parameters(), lr=1), run="x", agent=Sink(),
+                    extra_series=["loss"])
+
+    def test_tensor_learning_rate_and_after_close(self):
+        model = tiny_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        opt.param_groups[0]["lr"] = torch.tensor(0.25)
+        sink = Sink()
+        w = Watcher(model, opt, run="lr", agent=sink)
+        x, y = data()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        w.step(1.5)
+        opt.param_groups[0]["lr"].fill_(0.5)  # a scheduler changing it in place later
+        w.close()
+        w.close()
+        w.step(2.0)
+        self.assertEqual((sink.rows[0]["lr"], sink.rows[0]["loss"]), (0.25, 1.5))
+        self.assertEqual(sink.order, [0])
+
+
+class ForbidHostReads:
+    """Makes every tensor-to-Python conversion raise while active."""
+
+    NAMES = ("item", "tolist", "__float__", "__int__", "__bool__", "__index__")
+
+    def __enter__(self):
+        self.saved = {n: getattr(torch.Tensor, n) for n in self.NAMES}
+
+        def forbid(name):
+            def f(*a, **k):
+                raise AssertionError(f"host read Tensor.{name} inside watch.step()")
+            return f
+
+        for n in self.NAMES:
+            setattr(torch.Tensor, n, forbid(n))
+        return self
+
+    def __exit__(self, *exc):
+        for n, f in self.saved.items():
+            setattr(torch.Tensor, n, f)
+
+
+class WatchFunctionTest(unittest.TestCase):
+    def test_watch_returns_a_watcher_streaming_through_an_agent(self):
+        with support.FakeMonitor() as m:
+            model = tiny_model()
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            x, y = data()
+            with ergowatch.watch(model, opt, run="watch-1", address=m.address, job="unit",
+                                 labels={"note": "test"}) as w:
+                for _ in range(5):
+                    loss = torch.nn.functional.mse_loss(model(x), y)
+                    loss.backward()
+                    w.step(loss, batch_size=16)
+                    opt.step()
+                    opt.zero_grad()
+            values = m.values("watch-1")
+            self.assertEqual([v["step"] for v in values], [0, 1, 2, 3, 4])
+            self.assertIn("update_sq", values[4])
+            hello = m.hellos[0]
+            self.assertEqual(dict(hello.labels), {"optimizer": "sgd", "framework": "pytorch", "note": "test"})
+            self.assertEqual(hello.series[-1], "agent_dropped")
+            self.assertEqual(m.byes[0].status, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
