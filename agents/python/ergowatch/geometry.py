@@ -130,13 +130,26 @@ class FlatLayout:
         return sum(getattr(p, "_version", 0) for p in self.params)
 
 
+CPU_HOST_READS = True
+"""On CPU the "device" is the host, so reading a scalar back costs nothing and syncs nothing:
+the non-finite count is then computed only when the squared norm it goes with is not finite.
+On an accelerator the count is always computed on the device. Tests switch this off to run
+the device path on CPU."""
+
+
 class _Ops:
-    """Reductions accumulated in fp32. CUDA: cuBLAS dot. CPU: multiply into a scratch buffer
-    and a (pairwise) sum, which is both faster and more accurate than a reference-BLAS sdot."""
+    """Reductions accumulated in fp32.
+
+    CUDA: cuBLAS dot products; the non-finite count always computed (no read-back). CPU: a
+    norm for |a|^2 (one read), multiply into a scratch buffer and a pairwise sum for <a, b>
+    (faster and more accurate than the sequential sdot of a reference BLAS), and the count
+    only when it can be non-zero (see CPU_HOST_READS).
+    """
 
     def __init__(self, layout: FlatLayout):
-        self.cuda = layout.device.type == "cuda"
+        self.cuda = layout.device.type != "cpu"
         self.scratch = None if self.cuda else layout.empty()
+        self.zero = torch.zeros((), dtype=torch.int64, device=layout.device)
 
     def dot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         if self.cuda:
@@ -144,13 +157,17 @@ class _Ops:
         return torch.mul(a, b, out=self.scratch).sum()
 
     def sq(self, a: torch.Tensor) -> torch.Tensor:
-        return self.dot(a, a)
+        if self.cuda:
+            return torch.dot(a, a)
+        return torch.linalg.vector_norm(a).square()
 
-    def nonfinite(self, a: torch.Tensor) -> torch.Tensor:
-        """Count of NaN and infinite elements (x - x is 0 exactly when x is finite)."""
+    def nonfinite(self, a: torch.Tensor, sq: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Count of NaN and infinite elements of ``a``; ``sq`` = |a|^2 when known."""
         if self.cuda:
             return torch.isfinite(a).logical_not_().sum()
-        return torch.count_nonzero(torch.sub(a, a, out=self.scratch))
+        if CPU_HOST_READS and sq is not None and bool(torch.isfinite(sq)):
+            return self.zero  # a finite sum of squares has only finite terms
+        return torch.count_nonzero(torch.sub(a, a, out=self.scratch))  # x - x is 0 iff x is finite
 
 
 class Geometry:
@@ -228,16 +245,18 @@ class Geometry:
         g = self.layout.load_grads(self._g)
         if inv_scale is not None:
             g.mul_(inv_scale)
-        nf_g = ops.nonfinite(g)
-        now.append(("grad_sq", ops.sq(g)))
+        grad_sq = ops.sq(g)
+        nf_g = ops.nonfinite(g, grad_sq)
+        now.append(("grad_sq", grad_sq))
         now.append(("_nf_g", nf_g))
-        now.append(("_nf_w", ops.nonfinite(wn)))
+        weight_sq = ops.sq(wn) if geom_now or not ops.cuda else None
+        now.append(("_nf_w", ops.nonfinite(wn, weight_sq)))
         skip = None
         if amp:
             skip = (nf_g > 0).to(torch.float32)
             now.append(("_skip", skip))
         if geom_now:
-            now.append(("weight_sq", ops.sq(wn)))
+            now.append(("weight_sq", weight_sq))
             if not self._c_ready:
                 self._c.copy_(wn)
                 self._c_ready = True

@@ -108,6 +108,16 @@ class MonitorEndToEndTest(unittest.TestCase):
         self.assertEqual(self.monitor.metric("ergowatch_steps_total", "e2e-stalling"), float(n))
         self.assertEqual(self.monitor.metric("ergowatch_run_status", "e2e-stalling") is not None, True)
 
+    def test_the_cpu_example_runs_against_the_monitor(self):
+        import subprocess
+        import sys
+        example = support.AGENT_ROOT / "examples" / "mlp_cpu.py"
+        done = subprocess.run([sys.executable, str(example), "--address", self.monitor.address, "--run",
+                               "e2e-example", "--steps", "120"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        snap = self.wait_for("e2e-example", lambda r: r["steps"] == 120 and r["status"] == "finished")
+        self.assertEqual(snap["job"], "examples")
+
     def test_an_unknown_run_is_a_404(self):
         status, body = self.monitor.http("/api/runs/e2e-no-such-run")
         self.assertEqual(status, 404, body)

@@ -71,6 +71,10 @@ public class RunCoreBenchmark {
     present = new boolean[RECORDS][n];
     double[] proj = new double[PROJECTIONS];
     boolean[] applies = new boolean[GradientDescent.SERIES.size()];
+    double[] discard = new double[n];
+    for (int t = 0; t < 5_000; t++) {
+      sgd.step(discard, applies); // start in the stationary law, so the replay loop has no seam
+    }
     for (int t = 0; t < RECORDS; t++) {
       sgd.step(values[t], applies);
       System.arraycopy(applies, 0, present[t], 0, applies.length);

@@ -28,7 +28,11 @@ final class Derived {
   static final int ENERGY = 15;
   /** The per-step estimate of ‖G‖² (for its standard error only). */
   static final int SIG_G_STEP = 16;
-  static final int COUNT = 17;
+  /** η*_t = ⟨g, w − c⟩ / ‖g‖², the best step toward the EMA centre (math.md §2). */
+  static final int ETA_STAR_EMA = 17;
+  /** η*_p = ⟨g_p, w_p − w_r⟩ / ‖g_p‖² toward the later reference point. */
+  static final int ETA_STAR_REF = 18;
+  static final int COUNT = 19;
 
   private Derived() {}
 }

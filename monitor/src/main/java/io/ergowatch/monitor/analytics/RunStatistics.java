@@ -31,6 +31,7 @@ package io.ergowatch.monitor.analytics;
  * @param rsi RSI quantiles {q05, q50} per reference (index 0 ema, 1 lagged)
  * @param errorBound EB quantiles {q50, q95} per reference
  * @param alignment median γ per reference
+ * @param optimalLr median η*_t = ⟨g, w − c⟩/‖g‖² per reference (the best step toward it)
  * @param lrSafe 2μ̂/L̂²
  * @param lrRatio η / lr_safe
  * @param geometryReference which reference lr_safe came from: "lagged", "ema" or ""
@@ -64,6 +65,7 @@ public record RunStatistics(
     double[][] rsi,
     double[][] errorBound,
     double[] alignment,
+    double[] optimalLr,
     double lrSafe,
     double lrRatio,
     String geometryReference,
@@ -81,6 +83,12 @@ public record RunStatistics(
     rsi = deepCopy(rsi);
     errorBound = deepCopy(errorBound);
     alignment = alignment.clone();
+    optimalLr = optimalLr.clone();
+  }
+
+  @Override
+  public double[] optimalLr() {
+    return optimalLr.clone();
   }
 
   @Override
@@ -112,7 +120,7 @@ public record RunStatistics(
         w.signalIdentified, w.noiseScale, w.batchNoise, w.energy, w.energyMax, w.sw, w.swNull,
         new double[][] {{w.rsiEmaQ05, w.rsiEmaQ50}, {w.rsiRefQ05, w.rsiRefQ50}},
         new double[][] {{w.ebEmaQ50, w.ebEmaQ95}, {w.ebRefQ50, w.ebRefQ95}},
-        new double[] {w.gammaEma, w.gammaRef}, w.lrSafe, w.lrRatio, w.geometryReference, w.sharpnessRatio,
+        new double[] {w.gammaEma, w.gammaRef}, new double[] {w.etaStarEma, w.etaStarRef}, w.lrSafe, w.lrRatio, w.geometryReference, w.sharpnessRatio,
         profile.name() + (profile.assumed() ? " (assumed SGD)" : ""));
   }
 }

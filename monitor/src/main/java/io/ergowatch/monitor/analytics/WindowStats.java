@@ -61,6 +61,8 @@ final class WindowStats {
   double ebRefQ50 = Double.NaN;
   double ebRefQ95 = Double.NaN;
   double gammaRef = Double.NaN;
+  double etaStarEma = Double.NaN;
+  double etaStarRef = Double.NaN;
   double muHat = Double.NaN;
   double lHat = Double.NaN;
   double lrSafe = Double.NaN;

@@ -142,6 +142,7 @@ public final class RunJson {
     double[][] rsi = st.rsi();
     double[][] eb = st.errorBound();
     double[] gamma = st.alignment();
+    double[] etaStar = st.optimalLr();
     for (int ref = 0; ref < RunStatistics.REFERENCES.length; ref++) {
       ObjectNode g = geo.putObject(RunStatistics.REFERENCES[ref]);
       number(g, "rsi_q05", rsi[ref][0]);
@@ -149,6 +150,7 @@ public final class RunJson {
       number(g, "eb_q50", eb[ref][0]);
       number(g, "eb_q95", eb[ref][1]);
       number(g, "alignment", gamma[ref]);
+      number(g, "optimal_lr", etaStar[ref]);
     }
     number(n, "lr_safe", st.lrSafe());
     number(n, "lr_ratio", st.lrRatio());

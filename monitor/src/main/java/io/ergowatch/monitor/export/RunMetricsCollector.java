@@ -170,6 +170,19 @@ public final class RunMetricsCollector implements MultiCollector {
       }
     }
     out.add(gamma.build());
+    GaugeSnapshot.Builder etaStar = GaugeSnapshot.builder().name("ergowatch_optimal_lr")
+        .help("Median best step toward the reference point, <g, w - c> / |g|^2");
+    for (RunSnapshot r : runs) {
+      double[] e = r.statistics().optimalLr();
+      for (int i = 0; i < e.length; i++) {
+        if (!Double.isNaN(e[i])) {
+          etaStar.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+              .labels(Labels.of("run", r.run(), "job", r.job(), "reference", RunStatistics.REFERENCES[i]))
+              .value(e[i]).build());
+        }
+      }
+    }
+    out.add(etaStar.build());
     out.addAll(jobMetrics(JobAnalytics.all(runs)));
     return out;
   }

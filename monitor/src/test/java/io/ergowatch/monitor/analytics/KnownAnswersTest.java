@@ -30,6 +30,78 @@ class KnownAnswersTest {
   }
 
   @Test
+  void geometryStatisticsFollowFromTheSeries() {
+    // RSI = <g, w - c>/|w - c|^2 = 6/3 = 2, EB = |g|/|w - c| = sqrt(12/3) = 2, gamma = 1, eta* = 6/12 = 0.5,
+    // lr_safe = 2 mu / L^2 = 2*2/4 = 1, lr_ratio = 0.25 / 1. Lagged: 3/3 = 1, sqrt(16/3), eta* = 3/16.
+    RunCore core = Simulations.core(Map.of());
+    int loss = core.seriesIndex("loss");
+    int lr = core.seriesIndex("lr");
+    int gsq = core.seriesIndex("grad_sq");
+    int egd = core.seriesIndex("ema_grad_dot");
+    int eds = core.seriesIndex("ema_dist_sq");
+    int rgd = core.seriesIndex("ref_grad_dot");
+    int rds = core.seriesIndex("ref_dist_sq");
+    int rgs = core.seriesIndex("ref_grad_sq");
+    StepRecord r = new StepRecord(8);
+    SplittableRandom rng = new SplittableRandom(1);
+    for (int t = 0; t < 400; t++) {
+      r.reset(t, t).put(loss, 1 + 0.01 * rng.nextGaussian()).put(lr, 0.25).put(gsq, 12).put(egd, 6).put(eds, 3);
+      if (t % 10 == 0) {
+        r.put(rgd, 3).put(rds, 3).put(rgs, 16);
+      }
+      core.onRecord(r, t);
+    }
+    RunStatistics s = core.snapshot().statistics();
+    assertThat(s.rsi()[0]).containsExactly(2, 2);
+    assertThat(s.errorBound()[0]).containsExactly(2, 2);
+    assertThat(s.alignment()[0]).isEqualTo(1);
+    assertThat(s.optimalLr()[0]).isEqualTo(0.5);
+    assertThat(s.rsi()[1]).containsExactly(1, 1);
+    assertThat(s.errorBound()[1][1]).isCloseTo(Math.sqrt(16.0 / 3), within(1e-12));
+    assertThat(s.optimalLr()[1]).isEqualTo(3.0 / 16);
+    // lr_safe prefers the lagged (exact) reference: 2 * 1 / (16/3) = 0.375; ratio 0.25 / 0.375.
+    assertThat(s.geometryReference()).isEqualTo("lagged");
+    assertThat(s.lrSafe()).isCloseTo(0.375, within(1e-12));
+    assertThat(s.lrRatio()).isCloseTo(0.25 / 0.375, within(1e-12));
+  }
+
+  @Test
+  void sharpnessRatioUsesTheOptimizersCriticalValue() {
+    // math.md §4: S_crit = 2/eta (SGD), 2(1+beta)/eta (heavy ball), (2+2 beta1)/((1-beta1) eta) = 38/eta (Adam).
+    assertThat(sharpnessRatio(Map.of("optimizer", "sgd"), 50, 0.02)).isCloseTo(50 / (2 / 0.02), within(1e-12));
+    assertThat(sharpnessRatio(Map.of("optimizer", "sgd", "momentum", "0.9"), 50, 0.02))
+        .isCloseTo(50 / (3.8 / 0.02), within(1e-12));
+    assertThat(sharpnessRatio(Map.of("optimizer", "adam"), 50, 0.02)).isCloseTo(50 / (38 / 0.02), within(1e-9));
+  }
+
+  private static double sharpnessRatio(Map<String, String> labels, double sharpness, double eta) {
+    RunCore core = Simulations.core(labels);
+    int lr = core.seriesIndex("lr");
+    int sh = core.seriesIndex("sharpness");
+    core.onRecord(new StepRecord(2).reset(0, 0).put(lr, eta).put(sh, sharpness), 0);
+    return core.snapshot().statistics().sharpnessRatio();
+  }
+
+  @Test
+  void sharpnessAboveTheLimitMakesTheRunUnstable() {
+    RunCore core = Simulations.core(Map.of("optimizer", "sgd"));
+    int loss = core.seriesIndex("loss");
+    int lr = core.seriesIndex("lr");
+    int sh = core.seriesIndex("sharpness");
+    StepRecord r = new StepRecord(4);
+    SplittableRandom rng = new SplittableRandom(2);
+    for (int t = 0; t < 600; t++) {
+      r.reset(t, t).put(loss, 1 + 0.01 * rng.nextGaussian()).put(lr, 0.1);
+      if (t % 10 == 0) {
+        r.put(sh, 25); // S_crit = 2/0.1 = 20: ratio 1.25 > 1.1
+      }
+      core.onRecord(r, t);
+    }
+    assertThat(core.state()).isEqualTo(RunState.UNSTABLE);
+    assertThat(core.snapshot().why().get(0)).startsWith("step size past the stability limit: sharpness ratio 1.25");
+  }
+
+  @Test
   void theOneStepIdentityHoldsAtEveryStep() {
     // math.md §2: |w_next - c|^2 = |w - c|^2 (1 - 2 eta RSI + eta^2 EB^2), c = 0 fixed.
     double eta = 0.15;
