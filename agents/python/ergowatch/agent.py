@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 import time
-from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from . import protocol as p
 

@@ -373,8 +373,8 @@ class LaggedReference:
             out = [("ref_grad_dot", self.ops.dot(gp, d)), ("ref_dist_sq", self.ops.sq(d)),
                    ("ref_grad_sq", self.ops.sq(gp))]
             probe_step = p
+            self.probes = [pr for pr in self.probes if pr[0] + self.lag > step]
             for pr in due:
-                self.probes.remove(pr)
                 self.pool.extend((pr[1], pr[2]))
         if step % self.every == 0:
             wp = self._buffer().copy_(w)

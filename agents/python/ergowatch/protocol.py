@@ -27,7 +27,7 @@ import enum
 import re
 import struct
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "DEFAULT_MAX_FRAME", "LENGTH_BYTES", "MAGIC", "VERSION", "U63_MAX",
@@ -536,7 +536,8 @@ def decode(body: Union[bytes, bytearray, memoryview]) -> Frame:
     elif ftype == FrameType.BYE:
         (status,) = c.unpack(_U8, "status")
         if status > 2:
-            raise ProtocolError(ErrorCode.BAD_FRAME, f"unknown BYE status {status} (0 completed, 1 failed, 2 cancelled)")
+            raise ProtocolError(ErrorCode.BAD_FRAME,
+                                f"unknown BYE status {status} (0 completed, 1 failed, 2 cancelled)")
         frame = Bye(ByeStatus(status), c.string("message"))
     elif ftype == FrameType.WELCOME:
         (acked,) = c.unpack(_U64, "acked_seq")

@@ -27,7 +27,6 @@ log = logging.getLogger("ergowatch")
 _MAX_IN_FLIGHT = 64
 _INTERNAL = ("_nf_g", "_nf_w", "_skip")
 _GRAD_SERIES_NOW = ("grad_sq", "ema_grad_dot")
-_UPDATE_SERIES = ("update_sq", "grad_dot_update", "update_dot_prev", "ema_update_dot")
 
 
 class _HostCopies:
@@ -51,9 +50,9 @@ class _HostCopies:
             self.inflight.append((None, vec, vec.numel(), meta, None))
             return
         n = vec.numel()
-        host = next((b for b in self.pool if b.numel() >= n), None)
-        if host is not None:
-            self.pool.remove(host)
+        fits = [i for i, b in enumerate(self.pool) if b.numel() >= n]
+        if fits:
+            host = self.pool.pop(fits[0])
         else:
             host = torch.empty(max(n, 256), dtype=torch.float64, pin_memory=True)
         host[:n].copy_(vec, non_blocking=True)
@@ -404,20 +403,35 @@ class Watcher:
     # ---- host side -----------------------------------------------------------------------
 
     def _submit(self) -> None:
+        """Packs the results of the last steps into one float64 device vector and starts its
+        copy. Parts are grouped by dtype first, so that each group is one fused ``cat`` and
+        the vector takes a copy per dtype, not a kernel per scalar; the host undoes the
+        grouping with ``order``."""
         if not self._batch_meta:
             return
         parts = self._batch_tensors
-        n = sum(t.numel() for t in parts)
+        groups: Dict[torch.dtype, List[int]] = {}
+        starts = []
+        n = 0
+        for i, t in enumerate(parts):
+            groups.setdefault(t.dtype, []).append(i)
+            starts.append(n)
+            n += t.numel()
+        order = [j for idx in groups.values() for i in idx for j in range(starts[i], starts[i] + parts[i].numel())]
         device = parts[0].device if parts else torch.device("cpu")
         vec = torch.empty(n, dtype=torch.float64, device=device)
         if parts:
-            torch.cat(parts, out=vec)
-        self._copies.submit(vec, self._batch_meta)
+            packed = [torch.cat([parts[i] for i in idx]) for idx in groups.values()]
+            torch.cat(packed, out=vec)
+        self._copies.submit(vec, (order, self._batch_meta))
         self._batch_tensors = []
         self._batch_meta = []
 
     def _deliver(self, wait: bool) -> None:
-        for values, metas in self._copies.ready(wait):
+        for packed, (order, metas) in self._copies.ready(wait):
+            values = [0.0] * len(packed)
+            for position, v in zip(order, packed):
+                values[position] = v
             i = 0
             for s, t_ns, host, late_names, now_names in metas:
                 late = {}

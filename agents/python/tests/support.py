@@ -109,12 +109,12 @@ class Session:
 class FakeMonitor:
     """A small EWP/1 server for transport tests: one thread per connection.
 
-    It answers HELLO with WELCOME (or with the ERROR that ``answer_hello`` returns), checks
-    seq order exactly like the monitor (a gap is PROTOCOL_ORDER, a seq <= acked is a silent
-    resend), ACKs every ``ack_every`` STEPs and whatever one read brought (never while
-    ``acking`` is False), answers BYE with
-    the final ACK and closes. WELCOME carries the last seq recorded. ``kill_after_steps`` drops
-    a connection after that many STEPs received on it, losing those not acknowledged yet. Everything it saw is kept for assertions.
+    It answers HELLO with WELCOME carrying the last seq it recorded (or with the ERROR that
+    ``answer_hello`` returns), checks seq order exactly like the monitor (a gap is
+    PROTOCOL_ORDER, a seq <= the last recorded is a silent resend), ACKs every ``ack_every``
+    STEPs and whatever one read brought (never while ``acking`` is False), and answers BYE
+    with the final ACK and closes. ``kill_after_steps`` drops a connection after that many
+    STEPs received on it, losing those not acknowledged yet. Everything it saw is kept.
     """
 
     def __init__(self, port: int = 0, ack_every: int = 1, listen: bool = True):

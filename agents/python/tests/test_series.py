@@ -196,6 +196,11 @@ class StandardSeriesTest(SeriesCase):
         self.assertEqual(set(r.rows[1]), {"loss", "lr", "batch_size", "grad_sq", "nonfinite"})
         self.assertSq(r.rows[2]["grad_sq"], dot(r.G[2], r.G[2]), "grad_sq")
 
+    def test_nonfinite_counts_nan_and_inf_in_the_gradient_on_the_device_path_too(self):
+        self.addCleanup(setattr, geometry, "CPU_HOST_READS", geometry.CPU_HOST_READS)
+        geometry.CPU_HOST_READS = False
+        self.test_nonfinite_counts_nan_and_inf_in_the_gradient()
+
     def test_nonfinite_counts_nan_and_inf_in_the_gradient(self):
         def poison(params):
             params[0].grad[0, 0] = float("nan")
@@ -395,7 +400,10 @@ class PipelineTest(SeriesCase):
     def test_step_reads_nothing_back_from_the_device(self):
         """On CPU there is no device to wait for, so this checks the rule itself: between
         copies, step() never turns a tensor into a Python value (item, float, int, bool,
-        tolist), which on a GPU would be a host sync."""
+        tolist), which on a GPU would be a host sync. (The CPU-only shortcut that reads a
+        scalar to skip the non-finite count is switched off: the device path runs.)"""
+        self.addCleanup(setattr, geometry, "CPU_HOST_READS", geometry.CPU_HOST_READS)
+        geometry.CPU_HOST_READS = False
         model = tiny_model()
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
         sink = Sink()

@@ -326,6 +326,7 @@ public final class RunCore {
     RunState candidate = verdicts.candidate(w, k.hasUpdates(presentAtAny()), k.hasGradient(), lossWindow.count() > 0);
     RunState before = verdicts.state();
     if (verdicts.offer(candidate) && before != RunState.DIVERGED) {
+      describe(w);
       enter(candidate, step, verdicts.reasons(candidate, w, optimizer, lastLr()));
     }
     nextEvaluation = records + settings.evaluateEvery(window);
@@ -339,15 +340,46 @@ public final class RunCore {
     return k.lr >= 0 ? series[k.lr].last : Double.NaN;
   }
 
+  /** What the verdict needs, every evaluation: Π, κ, R2, the update energy, the sliced-W drift. */
   private void geometry(WindowStats w) {
     long now = records;
     int win = w.window;
     w.pi = -2 * evaluator.ratioOfSums(thinned, Derived.PI_NUM, Derived.PI_DEN, now, win, rows);
     w.piN = rows[0];
     w.kappa = evaluator.quantile(thinned, Derived.KAPPA, now, win, 0.5);
-    double[] q = pair;
     w.r2 = evaluator.ratioOfSums(thinned, Derived.R2_NUM, Derived.R2_DEN, now, win, rows);
     w.oscN = rows[0];
+    double energy = evaluator.mean(thinned, Derived.ENERGY, now, win);
+    w.energyObserved = Double.isFinite(energy);
+    w.energy = energy;
+    if (w.energyObserved) {
+      w.energyMax = Double.isNaN(w.energyMax) ? energy : Math.max(w.energyMax, energy);
+      w.converged = energy == 0 || energy <= settings.convergedRatio() * w.energyMax;
+    } else {
+      w.converged = false;
+    }
+    w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
+    // Sliced W over 32 projections costs ~4 sorts each: refreshed once per window (every 10th
+    // evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
+    if (w.evaluations % 10 == 1 || !Double.isFinite(w.sw)) {
+      evaluator.slicedWasserstein(thinned, projColumns, projCount, now, w);
+    }
+    w.sharpnessTrendUp = w.trendT > settings.trendT();
+  }
+
+  /**
+   * The descriptive statistics of the window that no verdict rule reads (RSI/EB/γ/η* quantiles,
+   * lr_safe, the gradient signal and noise scale): computed for snapshots and for the reasons of
+   * a state change, not at every evaluation, which halves the cost of an evaluation.
+   */
+  private void describe(WindowStats w) {
+    if (w.evaluations == 0 || w.describedAt == w.evaluations) {
+      return;
+    }
+    w.describedAt = w.evaluations;
+    long now = w.atRecord;
+    int win = w.window;
+    double[] q = pair;
     evaluator.quantiles(thinned, Derived.RSI_EMA, now, win, 0.05, 0.5, q);
     w.rsiEmaQ05 = q[0];
     w.rsiEmaQ50 = q[1];
@@ -412,22 +444,6 @@ public final class RunCore {
         w.signalStderr = Double.NaN;
       }
     }
-    double energy = evaluator.mean(thinned, Derived.ENERGY, now, win);
-    w.energyObserved = Double.isFinite(energy);
-    w.energy = energy;
-    if (w.energyObserved) {
-      w.energyMax = Double.isNaN(w.energyMax) ? energy : Math.max(w.energyMax, energy);
-      w.converged = energy == 0 || energy <= settings.convergedRatio() * w.energyMax;
-    } else {
-      w.converged = false;
-    }
-    w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
-    // Sliced W over 32 projections costs ~4 sorts each: refreshed once per window (every 10th
-    // evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
-    if (w.evaluations % 10 == 1 || !Double.isFinite(w.sw)) {
-      evaluator.slicedWasserstein(thinned, projColumns, projCount, now, w);
-    }
-    w.sharpnessTrendUp = w.trendT > settings.trendT();
   }
 
   /** BYE from the run's last rank: the lifecycle ends, the verdict stays. */
@@ -529,6 +545,7 @@ public final class RunCore {
   }
 
   public RunSnapshot snapshot() {
+    describe(stats);
     if (stats.evaluations > 0) {
       stats.ensureColumns(thinned.columns());
       for (int c = 0; c < thinned.columns(); c++) {

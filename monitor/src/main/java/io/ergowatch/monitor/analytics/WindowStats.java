@@ -12,6 +12,8 @@ final class WindowStats {
   static final double[] QUANTILES = {0.05, 0.25, 0.5, 0.75, 0.95};
 
   long evaluations;
+  /** The evaluation the descriptive statistics were last computed for. */
+  long describedAt = -1;
   long atStep;
   long atRecord;
   int window;
