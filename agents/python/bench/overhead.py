@@ -56,7 +56,7 @@ def measure(level, args, device, monitor):
     model, opt, x, y = build(args, device)
     watch = None
     if level != "none":
-        watch = Watcher(model, opt, run=f"bench-{level}", address=monitor.address, level=level,
+        watch = Watcher(model, opt, run=f"bench-{level}", address=monitor.address, level=level, every=args.every,
                         projection_every=args.projection_every, ref_every=100, ref_lag=100)
     mem0 = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
 
@@ -143,6 +143,7 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--projection-every", type=int, default=10)
+    ap.add_argument("--every", type=int, default=1, help="geometry cadence of the standard and full levels")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     import logging
@@ -161,7 +162,7 @@ def main(argv=None):
         base = statistics.median(times["none"])
         print(f"ergowatch overhead: MLP {args.inputs}-{'x'.join([str(args.width)] * args.depth)}-10, "
               f"{n_params / 1e6:.2f}M parameters, batch {args.batch}, {device}, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads; median of {args.repeats} x {args.steps} steps")
+              f"{torch.get_num_threads()} threads, every={args.every}; median of {args.repeats} x {args.steps} steps")
         print(f"{'level':<10}{'ms/step':>10}{'overhead':>10}{'min..max ms':>18}" +
               (f"{'extra MiB':>11}" if device.type == "cuda" else ""))
         for level in LEVELS:

@@ -691,8 +691,8 @@ class Agent:
         if seconds <= 0:
             return
         with self._lock:
-            if self._stopped or (for_records and (self._buffer or self._closing or self._waiters)):
-                return
+            if self._stopped or (for_records and (self._buffer or self._closing)):
+                return  # (a flush() waiting needs no spin: it notifies, and sending is decided above)
             self._sleeping = for_records
             self._cond.wait(seconds)
             self._sleeping = False

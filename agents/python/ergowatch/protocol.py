@@ -27,7 +27,7 @@ import enum
 import re
 import struct
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 __all__ = [
     "DEFAULT_MAX_FRAME", "LENGTH_BYTES", "MAGIC", "VERSION", "U63_MAX",
@@ -673,10 +673,3 @@ class FrameReader:
             if f is None:
                 return
             yield f
-
-
-def frames_of(data: bytes, max_frame: int = DEFAULT_MAX_FRAME) -> List[Frame]:
-    """Every whole frame in ``data`` (tests)."""
-    r = FrameReader(max_frame)
-    r.feed(data)
-    return list(r)

@@ -64,10 +64,10 @@ class _HostCopies:
         out = []
         while self.inflight:
             event, host, n, meta, _ = self.inflight[0]
-            if event is not None:
-                if not (wait or len(self.inflight) > _MAX_IN_FLIGHT or event.query()):
+            if event is not None and not event.query():
+                if not (wait or len(self.inflight) > _MAX_IN_FLIGHT):
                     break
-                event.synchronize()  # complete already, unless waiting was asked for
+                event.synchronize()  # close(), flush() or a device far behind: waiting is wanted
             self.inflight.popleft()
             out.append((host[:n].tolist(), meta))
             if event is not None:
@@ -212,15 +212,14 @@ class Watcher:
             device = named[0][1].device
         elif measures:
             raise ValueError("no parameters to watch: none requires grad")
-        self.local = None
-        if local_grad and self.mode == Mode.REPLICATED and self.world > 1 and is_ddp(model):
-            self.local = LocalGradNorm(model)
+        self.local: Optional[LocalGradNorm] = None
+        hook_local = local_grad and self.mode == Mode.REPLICATED and self.world > 1 and is_ddp(model)
         self.sharpness = (self.sharpness_every > 0 and self.lead and self.mode == Mode.REPLICATED)
         if self.sharpness_every and self.mode == Mode.SHARDED:
             raise ValueError("sharpness is not supported in SHARDED mode (the probe needs the whole model)")
 
         self.extra = list(extra_series)
-        series = self._series(projections)
+        series = self._series(hook_local)
         self._declared = set(series)
         self._copies = _HostCopies(device)
         self.copy_every = int(copy_every) if copy_every else (16 if device.type == "cuda" else 1)
@@ -236,6 +235,8 @@ class Watcher:
             self._own_agent = False
         self.agent = agent
         self.series = tuple(series)
+        if hook_local:  # last: a DDP model takes one comm hook, so nothing may fail after it
+            self.local = LocalGradNorm(model)
 
         self._step = int(start_step)
         self._batch_tensors: List[torch.Tensor] = []
@@ -270,7 +271,7 @@ class Watcher:
                 out.append((n, t))
         return out
 
-    def _series(self, projections: int) -> List[str]:
+    def _series(self, local: bool) -> List[str]:
         s = ["loss"]
         if self.lead:
             s += ["lr", "batch_size", "local_batch_size"]
@@ -284,7 +285,7 @@ class Watcher:
                 s += list(geo_mod.REF_SERIES)
         if self.sharpness:
             s.append("sharpness")
-        if self.local is not None:
+        if local:
             s.append("grad_local_sq")
         if self.scaler is not None and self.geometry is not None:
             s.append("amp_skipped")

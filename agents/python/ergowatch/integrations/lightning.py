@@ -53,7 +53,8 @@ class ErgowatchCallback(pl.Callback):
         self._loss = loss.detach()
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer, *args):
-        if self.watch is not None and optimizer is self.watch.optimizer:
+        raw = getattr(optimizer, "_optimizer", optimizer)  # a LightningOptimizer wraps the torch one
+        if self.watch is not None and raw is self.watch.optimizer:
             self.watch.step(self._loss, step=trainer.global_step)
 
     def on_fit_end(self, trainer, pl_module):

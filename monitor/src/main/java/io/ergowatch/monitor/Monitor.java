@@ -7,6 +7,7 @@ import io.ergowatch.monitor.export.MonitorMetrics;
 import io.ergowatch.monitor.export.RunMetricsCollector;
 import io.ergowatch.monitor.ingest.IngestServer;
 import io.ergowatch.monitor.pipeline.Pipeline;
+import io.ergowatch.monitor.store.RecordStore;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,7 +45,10 @@ public final class Monitor implements AutoCloseable {
     } catch (IOException e) {
       throw new ConfigException("config key 'data-dir': cannot create " + config.dataDir() + " (" + e + ")");
     }
-    this.pipeline = new Pipeline(config.pipeline(), wallClockNanos);
+    RecordStore store = new RecordStore(config.store());
+    store.applyRetention(System.currentTimeMillis());
+    this.pipeline = new Pipeline(config.pipeline(), wallClockNanos, store);
+    pipeline.replay();
     this.registry = new PrometheusRegistry();
     MonitorMetrics metrics = new MonitorMetrics(registry, pipeline, jvmMetrics);
     registry.register(new RunMetricsCollector(pipeline, Duration.ofSeconds(5)));

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import io.ergowatch.monitor.analytics.AnalyticsSettings;
+import io.ergowatch.monitor.store.FsyncPolicy;
 
 /**
  * Builds a {@link MonitorConfig}: defaults, then a YAML file (flat keys such as
@@ -26,7 +27,8 @@ public final class ConfigLoader {
   /** The monitor's own keys, in documentation order. */
   private static final List<String> MONITOR_KEYS = List.of(
       "ingest-host", "ingest-port", "http-host", "http-port", "data-dir", "silence-timeout", "retention",
-      "max-frame", "ack-interval", "idle-timeout", "rank-grace", "lanes", "drain-timeout");
+      "max-frame", "ack-interval", "idle-timeout", "rank-grace", "lanes", "drain-timeout", "fsync", "fsync-interval",
+      "segment-bytes", "log-retention", "log-retention-bytes");
 
   /** The analytics thresholds: {@code analytics.<name>} for each component of AnalyticsSettings. */
   public static final List<String> ANALYTICS_KEYS = analyticsKeys();
@@ -94,6 +96,11 @@ public final class ConfigLoader {
         duration(values, "rank-grace", d.rankGrace()),
         intIn(values, "lanes", d.lanes(), 1, 1024),
         duration(values, "drain-timeout", d.drainTimeout()),
+        fsync(values, d.fsync()),
+        duration(values, "fsync-interval", d.fsyncInterval()),
+        bytes(values, "segment-bytes", d.segmentBytes(), 4096),
+        duration(values, "log-retention", d.logRetention()),
+        bytes(values, "log-retention-bytes", d.logRetentionBytes(), 1 << 20),
         analytics(values));
   }
 
@@ -241,6 +248,40 @@ public final class ConfigLoader {
       throw bad(key, s, "must be longer than 0");
     }
     return d;
+  }
+
+  private static FsyncPolicy fsync(Map<String, Sourced> v, FsyncPolicy def) {
+    Sourced s = v.get("fsync");
+    if (s == null) {
+      return def;
+    }
+    try {
+      return FsyncPolicy.parse(s.value);
+    } catch (IllegalArgumentException e) {
+      throw bad("fsync", s, "must be one of batch, interval, none");
+    }
+  }
+
+  private static final Pattern BYTES = Pattern.compile("(\\d+)\\s*(|k|kib|m|mib|g|gib)");
+
+  /** Parses 1048576, 64MiB, 512KiB, 10GiB (binary units; k/m/g accepted). */
+  private static long bytes(Map<String, Sourced> v, String key, long def, long min) {
+    Sourced s = v.get(key);
+    if (s == null) {
+      return def;
+    }
+    Matcher m = BYTES.matcher(s.value.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw bad(key, s, "is not a size (use e.g. 67108864, 64MiB, 10GiB)");
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2);
+    long mult = unit.startsWith("k") ? 1L << 10 : unit.startsWith("m") ? 1L << 20 : unit.startsWith("g") ? 1L << 30 : 1;
+    long value = n * mult;
+    if (value < min) {
+      throw bad(key, s, "must be at least " + min + " bytes");
+    }
+    return value;
   }
 
   private static ConfigException bad(String key, Sourced s, String what) {

@@ -5,6 +5,8 @@ import io.ergowatch.monitor.ingest.IngestSettings;
 import io.ergowatch.monitor.pipeline.PipelineSettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import io.ergowatch.monitor.store.FsyncPolicy;
+import io.ergowatch.monitor.store.StoreSettings;
 
 /**
  * Every setting of the monitor, validated, in one immutable record built by
@@ -25,17 +27,27 @@ public record MonitorConfig(
     Duration rankGrace,
     int lanes,
     Duration drainTimeout,
+    FsyncPolicy fsync,
+    Duration fsyncInterval,
+    long segmentBytes,
+    Duration logRetention,
+    long logRetentionBytes,
     AnalyticsSettings analytics) {
 
   public static MonitorConfig defaults() {
     return new MonitorConfig("0.0.0.0", 7479, "0.0.0.0", 9479, Path.of("ergowatch-data"),
         Duration.ofSeconds(120), Duration.ofHours(1), io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
         Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(30),
-        Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10), AnalyticsSettings.defaults());
+        Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10), FsyncPolicy.BATCH,
+        Duration.ofMillis(20), 64L << 20, Duration.ofDays(7), 10L << 30, AnalyticsSettings.defaults());
   }
 
   public IngestSettings ingest() {
     return new IngestSettings(ingestHost, ingestPort, maxFrame, ackInterval, idleTimeout, drainTimeout);
+  }
+
+  public StoreSettings store() {
+    return new StoreSettings(dataDir, fsync, fsyncInterval, segmentBytes, logRetention, logRetentionBytes);
   }
 
   public PipelineSettings pipeline() {

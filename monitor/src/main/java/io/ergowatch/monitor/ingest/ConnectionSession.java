@@ -85,7 +85,7 @@ final class ConnectionSession {
         .sample(settings.ackInterval())
         .map(s -> (Frame) new Ack(reg.ackedSeq()));
     Mono<Frame> end = Mono.defer(() -> {
-      Mono<Void> finish = bye == null ? Mono.empty() : pipeline.bye(reg, bye);
+      Mono<Void> finish = bye == null ? pipeline.commit(reg) : pipeline.bye(reg, bye);
       return finish.then(Mono.fromSupplier(() -> new Ack(reg.ackedSeq())));
     });
     return Flux.concat(Mono.just(new Welcome(reg.welcomeAckedSeq(), settings.maxFrame())), acks, end);

@@ -15,6 +15,8 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
+import io.ergowatch.monitor.store.FsyncPolicy;
+import io.ergowatch.monitor.store.RecordStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.scheduler.Scheduler;
@@ -36,15 +38,19 @@ final class Lane implements AutoCloseable {
   private final PipelineSettings settings;
   private final LongSupplier clock;
   private final LongAdder duplicates;
+  private final RecordStore store;
+  private final java.util.ArrayList<RunEntry> uncommitted = new java.util.ArrayList<>();
+  private long lastForceNanos;
   volatile int visibleRuns;
   /** Records applied on this lane; single writer, read by gauges and benchmarks. */
   private volatile long applied;
 
-  Lane(int id, PipelineSettings settings, LongSupplier wallClockNanos, LongAdder duplicates) {
+  Lane(int id, PipelineSettings settings, LongSupplier wallClockNanos, LongAdder duplicates, RecordStore store) {
     this.id = id;
     this.settings = settings;
     this.clock = wallClockNanos;
     this.duplicates = duplicates;
+    this.store = store;
     ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "ergowatch-lane-" + id);
       t.setDaemon(true);
@@ -55,6 +61,60 @@ final class Lane implements AutoCloseable {
     this.scheduler = Schedulers.fromExecutorService(ex, "ergowatch-lane-" + id);
     long tick = settings.tickInterval().toNanos();
     ex.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
+    if (store != null) {
+      long commit = Math.min(store.settings().fsyncInterval().toNanos(), TimeUnit.MILLISECONDS.toNanos(20));
+      ex.scheduleWithFixedDelay(this::commit, commit, commit, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * Group commit: writes (and, per the fsync policy, forces) every log appended to since the
+   * last commit, then lets the ACKs report those records. Runs on the lane every ≤ 20 ms.
+   */
+  void commit() {
+    if (uncommitted.isEmpty()) {
+      return;
+    }
+    FsyncPolicy policy = store.settings().fsync();
+    long now = System.nanoTime();
+    boolean forceNow = policy == FsyncPolicy.BATCH
+        || policy == FsyncPolicy.INTERVAL && now - lastForceNanos >= store.settings().fsyncInterval().toNanos();
+    for (RunEntry e : uncommitted) {
+      try {
+        if (forceNow) {
+          e.log.force();
+        } else {
+          e.log.flush();
+        }
+        e.markDurable();
+      } catch (java.io.UncheckedIOException ex) {
+        // Not acknowledged: the agents keep the records and resend them after a reconnect.
+        log.error("run {}: {}", e.core.run(), ex.getMessage());
+      }
+      e.uncommitted = false;
+    }
+    if (forceNow) {
+      lastForceNanos = now;
+    }
+    uncommitted.clear();
+  }
+
+  /** Forces one run's log now (BYE: the final ACK must cover every record). */
+  void commitNow(RunEntry e) {
+    if (e.log != null) {
+      e.log.force();
+    }
+    e.markDurable();
+  }
+
+  /** Notes an append, for the next group commit (or marks it durable at once without a store). */
+  private void appended(RunEntry e) {
+    if (e.log == null) {
+      e.markDurable();
+    } else if (!e.uncommitted) {
+      e.uncommitted = true;
+      uncommitted.add(e);
+    }
   }
 
   private static final java.lang.invoke.VarHandle APPLIED;
@@ -74,9 +134,10 @@ final class Lane implements AutoCloseable {
   RunEntry entry(String run, String job, Map<String, String> labels) {
     RunEntry e = runs.get(run);
     if (e == null) {
-      RunCore core = new RunCore(run, job, labels, settings.analytics());
-      e = new RunEntry(core, new RankAssembler(core, settings.rankGrace().toNanos(), settings.maxPendingSteps()));
-      runs.put(run, e);
+      e = newEntry(run, job, labels);
+      if (store != null) {
+        e.log = store.open(run, entry -> { });
+      }
       log.info("run {} started (job {})", run, job.isEmpty() ? "-" : job);
     } else if (e.hidden) {
       log.info("run {} is back after leaving /metrics", run);
@@ -86,8 +147,60 @@ final class Lane implements AutoCloseable {
     return e;
   }
 
+  private RunEntry newEntry(String run, String job, Map<String, String> labels) {
+    RunCore core = new RunCore(run, job, labels, settings.analytics());
+    RunEntry e = new RunEntry(core, new RankAssembler(core, settings.rankGrace().toNanos(), settings.maxPendingSteps()));
+    runs.put(run, e);
+    return e;
+  }
+
+  /** Replays a run's log (at start, before ingestion opens); returns the records replayed. */
+  long replay(String run, Pipeline pipeline) {
+    RunEntry[] holder = new RunEntry[1];
+    Map<Long, Map<Integer, Registration>> regs = new HashMap<>();
+    long[] steps = {0};
+    long t0 = System.nanoTime();
+    io.ergowatch.monitor.store.RunLog runLog = store.open(run, entry -> {
+      Object f = entry.frame();
+      if (f instanceof io.ergowatch.protocol.Hello h) {
+        if (holder[0] == null) {
+          holder[0] = newEntry(run, h.job(), Pipeline.labels(h));
+        }
+        regs.computeIfAbsent(entry.session(), x -> new HashMap<>())
+            .put(entry.rank(), pipeline.register(this, holder[0], h, null, false));
+      } else if (holder[0] != null) {
+        Registration r = regs.getOrDefault(entry.session(), Map.of()).get(entry.rank());
+        if (r == null) {
+          return; // a record of a connection whose HELLO was lost with a truncated tail: cannot map it
+        }
+        if (f instanceof Step s) {
+          apply(r, holder[0], s, false);
+          steps[0]++;
+        } else if (f instanceof io.ergowatch.protocol.Bye b) {
+          pipeline.applyBye(r, b);
+        }
+      }
+    });
+    if (holder[0] == null) {
+      runLog.close();
+      return 0;
+    }
+    holder[0].log = runLog;
+    holder[0].markDurable();
+    holder[0].live.clear();
+    countVisible();
+    log.info("run {}: replayed {} records ({} bytes of log) in {} ms, state {}", run, steps[0], runLog.bytes(),
+        (System.nanoTime() - t0) / 1_000_000, holder[0].core.state().label());
+    return steps[0];
+  }
+
   /** Applies one STEP of a connection: dedup by seq, rank assembly, analytics. */
   void apply(Registration r, RunEntry e, Step s) {
+    apply(r, e, s, true);
+  }
+
+  /** As {@link #apply(Registration, RunEntry, Step)}; {@code live} false when replaying the log. */
+  void apply(Registration r, RunEntry e, Step s, boolean live) {
     Source src = r.source;
     long seq = s.seq();
     if (seq <= src.recordedSeq) {
@@ -101,16 +214,28 @@ final class Lane implements AutoCloseable {
     }
     src.recordedSeq = seq;
     APPLIED.setOpaque(this, applied + 1);
+    if (live) {
+      if (e.log != null) {
+        e.log.append(src.rank, src.session, s);
+      }
+      appended(e);
+    }
     long now = clock.getAsLong();
     boolean rewind = src.rewindPending;
     if (rewind) {
       src.rewindPending = false;
-      log.info("run {} rank {}: new session {} rewinds to step {}", r.hello.run(), src.rank,
-          Long.toUnsignedString(src.session, 16), s.step());
+      if (live) {
+        log.info("run {} rank {}: new session {} rewinds to step {}", r.hello.run(), src.rank,
+            Long.toUnsignedString(src.session, 16), s.step());
+      }
     }
     e.assembler.accept(src.rank, s, r.mapping, rewind, now);
-    lag.observe(now - s.timeNanos());
-    logChange(e);
+    if (live) {
+      lag.observe(now - s.timeNanos());
+      logChange(e);
+    } else {
+      e.loggedEvent = e.core.lastEvent(); // history being rebuilt: its changes were logged when they happened
+    }
   }
 
   private void logChange(RunEntry e) {
@@ -168,6 +293,24 @@ final class Lane implements AutoCloseable {
   RunSnapshot snapshot(String run) {
     RunEntry e = runs.get(run);
     return e == null || e.hidden ? null : e.core.snapshot();
+  }
+
+  /** Appends a HELLO or BYE of a live connection to the run's log. */
+  void logFrame(RunEntry e, int rank, long session, io.ergowatch.protocol.Frame f) {
+    if (e.log != null) {
+      e.log.append(rank, session, f);
+      appended(e);
+    }
+  }
+
+  /** Forces and closes every log of this lane (shutdown). Runs on the lane. */
+  void closeLogs() {
+    commit();
+    for (RunEntry e : runs.values()) {
+      if (e.log != null) {
+        e.log.close();
+      }
+    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.ergowatch.monitor.pipeline;
 
 import io.ergowatch.monitor.analytics.RunSnapshot;
+import io.ergowatch.monitor.store.RecordStore;
 import io.ergowatch.protocol.Bye;
 import io.ergowatch.protocol.Hello;
 import io.ergowatch.protocol.Label;
@@ -43,17 +44,54 @@ public final class Pipeline implements AutoCloseable {
   private final LongSupplier clock;
   private final Lane[] lanes;
   private final LongAdder duplicates = new LongAdder();
+  private final RecordStore store;
 
   /**
    * @param wallClockNanos Unix epoch nanoseconds, the same clock as the agents' STEP.time
    */
   public Pipeline(PipelineSettings settings, LongSupplier wallClockNanos) {
+    this(settings, wallClockNanos, null);
+  }
+
+  /**
+   * @param store the durable record log; null keeps records in memory only (tests, benchmarks)
+   */
+  public Pipeline(PipelineSettings settings, LongSupplier wallClockNanos, RecordStore store) {
     this.settings = settings;
     this.clock = wallClockNanos;
+    this.store = store;
     this.lanes = new Lane[settings.lanes()];
     for (int i = 0; i < lanes.length; i++) {
-      lanes[i] = new Lane(i, settings, wallClockNanos, duplicates);
+      lanes[i] = new Lane(i, settings, wallClockNanos, duplicates, store);
     }
+  }
+
+  /**
+   * Rebuilds every run from the record log, each on its lane, before ingestion opens: the same
+   * records through the same code give the same analytics as an uninterrupted run, and each
+   * (run, rank, session) resumes at the seq it had recorded.
+   *
+   * @return records replayed
+   */
+  public long replay() {
+    if (store == null) {
+      return 0;
+    }
+    List<String> runs = store.runs();
+    if (runs.isEmpty()) {
+      return 0;
+    }
+    log.info("replaying {} run(s) from {}", runs.size(), store.settings().dataDir());
+    long t0 = System.nanoTime();
+    long total = Flux.fromIterable(runs)
+        .flatMap(run -> {
+          Lane lane = laneOf(run);
+          return Mono.fromCallable(() -> lane.replay(run, this)).subscribeOn(lane.scheduler);
+        })
+        .reduce(0L, Long::sum)
+        .block();
+    log.info("replay done: {} records of {} run(s) in {} ms", total, runs.size(), (System.nanoTime() - t0) / 1_000_000);
+    return total;
   }
 
   public PipelineSettings settings() {
@@ -76,12 +114,22 @@ public final class Pipeline implements AutoCloseable {
     return Mono.fromCallable(() -> register(lane, hello, connection)).subscribeOn(lane.scheduler);
   }
 
-  private Registration register(Lane lane, Hello h, Disposable connection) {
+  static Map<String, String> labels(Hello h) {
     Map<String, String> labels = new LinkedHashMap<>();
     for (Label l : h.labels()) {
       labels.put(l.key(), l.value());
     }
-    RunEntry e = lane.entry(h.run(), h.job(), labels);
+    return labels;
+  }
+
+  private Registration register(Lane lane, Hello h, Disposable connection) {
+    RunEntry e = lane.entry(h.run(), h.job(), labels(h));
+    return register(lane, e, h, connection, true);
+  }
+
+  /** Registers a HELLO on its lane: live from a connection, or replayed from the log. */
+  Registration register(Lane lane, RunEntry e, Hello h, Disposable connection, boolean live) {
+    Map<String, String> labels = labels(h);
     long now = clock.getAsLong();
     e.core.onHello(h.world(), h.mode().name().toLowerCase(java.util.Locale.ROOT), labels, now);
     e.world = h.world();
@@ -96,12 +144,17 @@ public final class Pipeline implements AutoCloseable {
       src = new Source(h.rank(), h.session(), e.rankHasHistory(h.rank()));
       e.addSource(src);
     }
-    Object old = e.live.put(h.rank(), connection);
-    if (old != null && old != connection) {
-      log.info("run {} rank {}: a new connection replaces the previous one", h.run(), h.rank());
-      ((Disposable) old).dispose();
+    if (live) {
+      Object old = e.live.put(h.rank(), connection);
+      if (old != null && old != connection) {
+        log.info("run {} rank {}: a new connection replaces the previous one", h.run(), h.rank());
+        ((Disposable) old).dispose();
+      }
+      lane.logFrame(e, h.rank(), h.session(), h);
     }
-    Registration reg = new Registration(h, lane, src, mapping, src.recordedSeq, connection);
+    // WELCOME tells the agent what is durable: records recorded but not yet committed are resent
+    // and dropped here as duplicates, so nothing acknowledged can be lost in a crash.
+    Registration reg = new Registration(h, lane, src, mapping, src.durableSeq, connection);
     reg.entry = e;
     return reg;
   }
@@ -120,15 +173,30 @@ public final class Pipeline implements AutoCloseable {
   /** BYE from a connection, after its STEPs have been applied. */
   public Mono<Void> bye(Registration reg, Bye bye) {
     return Mono.<Void>fromRunnable(() -> {
-      RunEntry e = reg.entry;
-      e.byeRanks.add(reg.source.rank);
-      if (e.byeRanks.size() >= e.world) {
-        e.assembler.flushAll(clock.getAsLong());
-        e.core.onFinished(bye.status().label(), bye.message(), clock.getAsLong());
+      reg.lane.logFrame(reg.entry, reg.source.rank, reg.source.session, bye);
+      if (applyBye(reg, bye)) {
         log.info("run {} finished ({}{}) after {} steps, state {}", reg.hello.run(), bye.status().label(),
-            bye.message().isEmpty() ? "" : ": " + bye.message(), e.core.steps(), e.core.state().label());
+            bye.message().isEmpty() ? "" : ": " + bye.message(), reg.entry.core.steps(), reg.entry.core.state().label());
       }
+      reg.lane.commitNow(reg.entry);
     }).subscribeOn(reg.lane.scheduler);
+  }
+
+  /** Makes everything this connection's run recorded durable now (end of a connection: final ACK). */
+  public Mono<Void> commit(Registration reg) {
+    return Mono.<Void>fromRunnable(() -> reg.lane.commitNow(reg.entry)).subscribeOn(reg.lane.scheduler);
+  }
+
+  /** The lane side of a BYE; true when it finished the run. */
+  boolean applyBye(Registration reg, Bye bye) {
+    RunEntry e = reg.entry;
+    e.byeRanks.add(reg.source.rank);
+    if (e.byeRanks.size() >= e.world) {
+      e.assembler.flushAll(clock.getAsLong());
+      e.core.onFinished(bye.status().label(), bye.message(), clock.getAsLong());
+      return true;
+    }
+    return false;
   }
 
   /** The connection of a registration has closed, for whatever reason. */
@@ -197,7 +265,12 @@ public final class Pipeline implements AutoCloseable {
   @Override
   public void close() {
     for (Lane l : lanes) {
-      l.executor.execute(() -> l.runs.values().forEach(e -> e.assembler.flushAll(clock.getAsLong())));
+      l.executor.execute(() -> {
+        l.runs.values().forEach(e -> e.assembler.flushAll(clock.getAsLong()));
+        if (store != null) {
+          l.closeLogs();
+        }
+      });
       l.close();
     }
   }

@@ -35,8 +35,8 @@ public final class Registration {
     return welcomeAckedSeq;
   }
 
-  /** The highest seq of this session recorded so far (cumulative ACK value). */
+  /** The highest seq of this session recorded durably so far (cumulative ACK value). */
   public long ackedSeq() {
-    return source.recordedSeq;
+    return source.durableSeq;
   }
 }

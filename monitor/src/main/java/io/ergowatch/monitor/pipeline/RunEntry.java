@@ -20,6 +20,10 @@ final class RunEntry {
   int world = 1;
   boolean hidden;
   RunEvent loggedEvent;
+  /** The run's durable log; null when the pipeline runs without a store. */
+  io.ergowatch.monitor.store.RunLog log;
+  /** Appended since the last commit. */
+  boolean uncommitted;
   RunStatus loggedStatus = RunStatus.LIVE;
 
   RunEntry(RunCore core, RankAssembler assembler) {
@@ -40,6 +44,15 @@ final class RunEntry {
       }
     }
     return false;
+  }
+
+  /** Everything recorded so far is now durable: ACKs may report it. */
+  void markDurable() {
+    for (Map<Integer, Source> bySession : sourcesBySession.values()) {
+      for (Source s : bySession.values()) {
+        s.durableSeq = s.recordedSeq;
+      }
+    }
   }
 
   void addSource(Source s) {

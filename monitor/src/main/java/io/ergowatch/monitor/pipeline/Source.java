@@ -8,6 +8,8 @@ final class Source {
   final int rank;
   final long session;
   volatile long recordedSeq;
+  /** The highest seq written durably per the fsync policy: what ACK and WELCOME report. */
+  volatile long durableSeq;
   /** True until the first record of a session that follows an earlier one of the same rank. */
   boolean rewindPending;
 
