@@ -81,9 +81,16 @@ final class ConnectionSession {
     log.info("connected {}: run {} rank {}/{} session {} ({} series), resuming after seq {}",
         peer, h.run(), h.rank(), h.world(), Long.toUnsignedString(h.session(), 16), nSeries, lastSeq);
     Flux<Step> steps = rest.handle(this::checkInOrder);
-    Flux<Frame> acks = pipeline.ingest(reg, steps)
-        .sample(settings.ackInterval())
-        .map(s -> (Frame) new Ack(reg.ackedSeq()));
+    // ACKs follow durability, not arrival: the record log commits on its own schedule, so the
+    // ACK is a tick that reports the durable seq whenever it moved (and once more at the end).
+    Mono<Void> ingested = pipeline.ingest(reg, steps).then().cache();
+    Flux<Frame> ticks = Flux.interval(settings.ackInterval())
+        .map(t -> reg.ackedSeq())
+        .distinctUntilChanged()
+        .filter(seq -> seq > 0)
+        .map(seq -> (Frame) new Ack(seq))
+        .takeUntilOther(ingested.onErrorResume(e -> Mono.empty()));
+    Flux<Frame> acks = Flux.merge(ingested.then(Mono.<Frame>empty()), ticks);
     Mono<Frame> end = Mono.defer(() -> {
       Mono<Void> finish = bye == null ? pipeline.commit(reg) : pipeline.bye(reg, bye);
       return finish.then(Mono.fromSupplier(() -> new Ack(reg.ackedSeq())));

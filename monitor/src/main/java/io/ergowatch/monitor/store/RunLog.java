@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * only an unacknowledged tail can be lost, and the agents resend it.
  *
  * <p>Not thread-safe: a run's log is used by its lane only. Appends go to a 64 KiB buffer;
- * {@link #flush()} hands them to the OS, {@link #force()} to the disk.
+ * {@link #flush()} hands them to the OS, {@link #force()} to the disk (fsync).
  */
 public final class RunLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger("io.ergowatch.monitor.store");
@@ -36,7 +36,12 @@ public final class RunLog implements AutoCloseable {
   private final long segmentBytes;
   private final ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
   private final CRC32C crc = new CRC32C();
-  private FileChannel channel;
+  /**
+   * A FileOutputStream, not a FileChannel: NIO channels close themselves when the writing thread
+   * is interrupted, and Reactor interrupts a lane thread when it cancels a task that is running
+   * (a connection closing). Stream writes and FileDescriptor.sync() ignore interrupts.
+   */
+  private java.io.FileOutputStream out;
   private long segmentSize;
   private long entries;
   private long totalBytes;
@@ -87,9 +92,7 @@ public final class RunLog implements AutoCloseable {
       if (left.isEmpty()) {
         runLog.openSegment(segmentPath(dir, 0));
       } else {
-        Path last = left.get(left.size() - 1);
-        runLog.channel = FileChannel.open(last, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-        runLog.segmentSize = Files.size(last);
+        runLog.openSegment(left.get(left.size() - 1));
       }
       return runLog;
     } catch (IOException e) {
@@ -140,32 +143,30 @@ public final class RunLog implements AutoCloseable {
     try {
       if (segmentSize + buffer.position() + total > segmentBytes && segmentSize + buffer.position() > 0) {
         flush();
-        channel.close();
+        out.close();
         openSegment(segmentPath(dir, entries));
       }
-      ByteBuffer out = buffer;
+      ByteBuffer b = buffer;
       if (total > buffer.remaining()) {
         flush();
         if (total > buffer.capacity()) {
-          out = ByteBuffer.allocate(total); // an entry larger than the buffer: written on its own
+          b = ByteBuffer.allocate(total); // an entry larger than the buffer: written on its own
         }
       }
-      int start = out.position();
-      out.putInt(body);
-      out.putInt(0);
-      int bodyStart = out.position();
-      out.put(LogEntry.KIND_FRAME);
-      out.putInt(rank);
-      out.putLong(session);
-      FrameEncoder.encode(frame, out);
+      int start = b.position();
+      b.putInt(body);
+      b.putInt(0);
+      int bodyStart = b.position();
+      b.put(LogEntry.KIND_FRAME);
+      b.putInt(rank);
+      b.putLong(session);
+      FrameEncoder.encode(frame, b);
       crc.reset();
-      crc.update(out.array(), bodyStart, body);
-      out.putInt(start + 4, (int) crc.getValue());
-      if (out != buffer) {
-        out.flip();
-        while (out.hasRemaining()) {
-          segmentSize += channel.write(out);
-        }
+      crc.update(b.array(), bodyStart, body);
+      b.putInt(start + 4, (int) crc.getValue());
+      if (b != buffer) {
+        out.write(b.array(), 0, b.position());
+        segmentSize += b.position();
       }
       entries++;
       totalBytes += total;
@@ -182,11 +183,9 @@ public final class RunLog implements AutoCloseable {
       dirty = false;
       return;
     }
-    buffer.flip();
     try {
-      while (buffer.hasRemaining()) {
-        segmentSize += channel.write(buffer);
-      }
+      out.write(buffer.array(), 0, buffer.position());
+      segmentSize += buffer.position();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the record log in " + dir + ": " + e.getMessage(), e);
     } finally {
@@ -202,7 +201,7 @@ public final class RunLog implements AutoCloseable {
       return;
     }
     try {
-      channel.force(false);
+      out.getFD().sync();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot force the record log in " + dir + ": " + e.getMessage(), e);
     }
@@ -230,7 +229,7 @@ public final class RunLog implements AutoCloseable {
   }
 
   private void openSegment(Path path) throws IOException {
-    channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    out = new java.io.FileOutputStream(path.toFile(), true);
     segmentSize = Files.size(path);
   }
 
@@ -251,7 +250,7 @@ public final class RunLog implements AutoCloseable {
   public void close() {
     try {
       force();
-      channel.close();
+      out.close();
     } catch (IOException | UncheckedIOException e) {
       log.warn("closing the record log in {}: {}", dir, e.getMessage());
     }
