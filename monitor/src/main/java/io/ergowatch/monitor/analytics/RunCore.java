@@ -126,6 +126,10 @@ public final class RunCore {
     return i;
   }
 
+  public boolean hasSeries(String name) {
+    return indexByName.containsKey(name);
+  }
+
   public int seriesCount() {
     return series.length;
   }

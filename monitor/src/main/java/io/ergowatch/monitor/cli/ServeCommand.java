@@ -30,6 +30,10 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--silence-timeout", paramLabel = "DURATION", description = "a run without data this long is silent (default 120s)")
   String silenceTimeout;
 
+  @Option(names = "--token-file", paramLabel = "FILE",
+      description = "require a token in every HELLO: one per line, optionally followed by the jobs it may write (see docs/operations.md)")
+  Path tokenFile;
+
   @Override
   public Integer call() throws InterruptedException {
     MonitorConfig cfg = ConfigLoader.load(config, System.getenv(), flags());
@@ -57,6 +61,9 @@ final class ServeCommand implements Callable<Integer> {
     }
     if (silenceTimeout != null) {
       f.put("silence-timeout", silenceTimeout);
+    }
+    if (tokenFile != null) {
+      f.put("token-file", tokenFile.toString());
     }
     return f;
   }

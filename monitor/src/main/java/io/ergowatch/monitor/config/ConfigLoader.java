@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import io.ergowatch.monitor.analytics.AnalyticsSettings;
 import io.ergowatch.monitor.store.FsyncPolicy;
+import io.ergowatch.monitor.ingest.Limits;
 
 /**
  * Builds a {@link MonitorConfig}: defaults, then a YAML file (flat keys such as
@@ -28,7 +29,8 @@ public final class ConfigLoader {
   private static final List<String> MONITOR_KEYS = List.of(
       "ingest-host", "ingest-port", "http-host", "http-port", "data-dir", "silence-timeout", "retention",
       "max-frame", "ack-interval", "idle-timeout", "rank-grace", "lanes", "drain-timeout", "fsync", "fsync-interval",
-      "segment-bytes", "log-retention", "log-retention-bytes");
+      "segment-bytes", "log-retention", "log-retention-bytes", "token-file", "max-connections", "max-runs",
+      "max-series-per-run", "max-labels", "max-records-per-second");
 
   /** The analytics thresholds: {@code analytics.<name>} for each component of AnalyticsSettings. */
   public static final List<String> ANALYTICS_KEYS = analyticsKeys();
@@ -101,6 +103,13 @@ public final class ConfigLoader {
         bytes(values, "segment-bytes", d.segmentBytes(), 4096),
         duration(values, "log-retention", d.logRetention()),
         bytes(values, "log-retention-bytes", d.logRetentionBytes(), 1 << 20),
+        values.containsKey("token-file") ? Path.of(values.get("token-file").value.trim()) : null,
+        new Limits(
+            intIn(values, "max-connections", d.limits().maxConnections(), 1, 1_000_000),
+            intIn(values, "max-runs", d.limits().maxRuns(), 1, 10_000_000),
+            intIn(values, "max-series-per-run", d.limits().maxSeriesPerRun(), 1, 65535),
+            intIn(values, "max-labels", d.limits().maxLabels(), 0, 65535),
+            intIn(values, "max-records-per-second", d.limits().maxRecordsPerSecond(), 0, Integer.MAX_VALUE)),
         analytics(values));
   }
 

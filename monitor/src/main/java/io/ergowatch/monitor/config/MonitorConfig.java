@@ -2,6 +2,7 @@ package io.ergowatch.monitor.config;
 
 import io.ergowatch.monitor.analytics.AnalyticsSettings;
 import io.ergowatch.monitor.ingest.IngestSettings;
+import io.ergowatch.monitor.ingest.Limits;
 import io.ergowatch.monitor.pipeline.PipelineSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,6 +33,8 @@ public record MonitorConfig(
     long segmentBytes,
     Duration logRetention,
     long logRetentionBytes,
+    Path tokenFile,
+    Limits limits,
     AnalyticsSettings analytics) {
 
   public static MonitorConfig defaults() {
@@ -39,11 +42,13 @@ public record MonitorConfig(
         Duration.ofSeconds(120), Duration.ofHours(1), io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
         Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(30),
         Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10), FsyncPolicy.BATCH,
-        Duration.ofMillis(20), 64L << 20, Duration.ofDays(7), 10L << 30, AnalyticsSettings.defaults());
+        Duration.ofMillis(20), 64L << 20, Duration.ofDays(7), 10L << 30, null, Limits.defaults(),
+        AnalyticsSettings.defaults());
   }
 
   public IngestSettings ingest() {
-    return new IngestSettings(ingestHost, ingestPort, maxFrame, ackInterval, idleTimeout, drainTimeout);
+    return new IngestSettings(ingestHost, ingestPort, maxFrame, ackInterval, idleTimeout, drainTimeout, limits,
+        tokenFile);
   }
 
   public StoreSettings store() {
@@ -52,6 +57,6 @@ public record MonitorConfig(
 
   public PipelineSettings pipeline() {
     return new PipelineSettings(lanes, 256, rankGrace, 4096, silenceTimeout, retention,
-        Duration.ofMillis(250), analytics);
+        Duration.ofMillis(250), analytics, limits.maxRuns(), limits.maxSeriesPerRun());
   }
 }

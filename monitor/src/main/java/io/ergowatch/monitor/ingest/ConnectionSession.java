@@ -40,13 +40,18 @@ final class ConnectionSession {
   private final MonitorMetrics metrics;
   private final IngestSettings settings;
   private final FrameDecoder decoder = new FrameDecoder();
+  private final TokenAuth auth;
+  private long rateWindowStart;
+  private int rateCount;
   private final Sinks.Empty<Void> drain = Sinks.empty();
   private volatile Registration registration;
   private long lastSeq;
   private int nSeries;
   private Bye bye;
 
-  ConnectionSession(Disposable connection, String peer, Pipeline pipeline, MonitorMetrics metrics, IngestSettings settings) {
+  ConnectionSession(Disposable connection, String peer, Pipeline pipeline, MonitorMetrics metrics, IngestSettings settings,
+      TokenAuth auth) {
+    this.auth = auth;
     this.connection = connection;
     this.peer = peer;
     this.pipeline = pipeline;
@@ -68,6 +73,7 @@ final class ConnectionSession {
                 "expected HELLO as the first frame, got " + f.type()));
           }
           Hello hello = (Hello) f;
+          admit(hello);
           return pipeline.open(hello, connection).flatMapMany(reg -> stream(reg, all.skip(1)));
         })
         .onErrorResume(this::reject);
@@ -98,6 +104,32 @@ final class ConnectionSession {
     return Flux.concat(Mono.just(new Welcome(reg.welcomeAckedSeq(), settings.maxFrame())), acks, end);
   }
 
+  /** Checks that need no run state: the token and the label count. */
+  private void admit(Hello hello) {
+    if (auth != null) {
+      auth.check(hello.token(), hello.job());
+    }
+    Limits limits = settings.limits();
+    if (hello.labels().size() > limits.maxLabels()) {
+      throw new FrameException(ErrorCode.LIMIT_EXCEEDED, "HELLO carries " + hello.labels().size()
+          + " labels, more than the limit of " + limits.maxLabels() + " (max-labels)");
+    }
+  }
+
+  /** Records per second of this connection, in one-second windows of the monotonic clock. */
+  private boolean overRate() {
+    int max = settings.limits().maxRecordsPerSecond();
+    if (max <= 0) {
+      return false;
+    }
+    long now = System.nanoTime();
+    if (now - rateWindowStart >= 1_000_000_000L) {
+      rateWindowStart = now;
+      rateCount = 0;
+    }
+    return ++rateCount > max;
+  }
+
   private Frame decode(Object o) {
     if (o instanceof FrameException) {
       throw (FrameException) o;
@@ -121,6 +153,11 @@ final class ConnectionSession {
         }
         if (s.seq() <= lastSeq) {
           pipeline.countDuplicate(); // a resend: silently dropped
+          return;
+        }
+        if (overRate()) {
+          sink.error(new FrameException(ErrorCode.OVERLOADED, "more than " + settings.limits().maxRecordsPerSecond()
+              + " records in one second on this connection (max-records-per-second); slow down or batch steps"));
           return;
         }
         if (s.seq() != lastSeq + 1) {

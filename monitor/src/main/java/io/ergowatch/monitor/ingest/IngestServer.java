@@ -2,6 +2,8 @@ package io.ergowatch.monitor.ingest;
 
 import io.ergowatch.monitor.export.MonitorMetrics;
 import io.ergowatch.monitor.pipeline.Pipeline;
+import io.ergowatch.protocol.ErrorCode;
+import io.ergowatch.protocol.ErrorFrame;
 import io.ergowatch.protocol.Frame;
 import io.ergowatch.protocol.FrameEncoder;
 import io.netty.buffer.ByteBuf;
@@ -40,6 +42,7 @@ public final class IngestServer implements AutoCloseable {
 
   private IngestServer(IngestSettings settings, Pipeline pipeline, MonitorMetrics metrics) {
     this.settings = settings;
+    TokenAuth auth = settings.tokenFile() == null ? null : TokenAuth.load(settings.tokenFile());
     this.server = TcpServer.create()
         .host(settings.host())
         .port(settings.port())
@@ -55,7 +58,13 @@ public final class IngestServer implements AutoCloseable {
           Connection[] holder = new Connection[1];
           in.withConnection(c -> holder[0] = c);
           Connection c = holder[0];
-          ConnectionSession session = new ConnectionSession(c, peer(c), pipeline, metrics, settings);
+          if (connections.size() >= settings.limits().maxConnections()) {
+            log.warn("refused {}: {} connections open, the limit (max-connections)", peer(c), connections.size());
+            metrics.rejected(ErrorCode.OVERLOADED);
+            return out.send(Mono.just(encode(c, new ErrorFrame(ErrorCode.OVERLOADED, "the monitor has "
+                + connections.size() + " connections open, its limit; retry later")))).then();
+          }
+          ConnectionSession session = new ConnectionSession(c, peer(c), pipeline, metrics, settings, auth);
           sessions.add(session);
           connections.add(c);
           metrics.connectionOpened();

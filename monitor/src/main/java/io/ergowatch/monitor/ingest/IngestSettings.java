@@ -11,28 +11,31 @@ import java.time.Duration;
  * @param ackInterval how often a connection sends its cumulative ACK while records flow
  * @param idleTimeout a connection that sends nothing (not even HEARTBEAT) this long is closed
  * @param drainTimeout how long a graceful shutdown waits for connections to drain
+ * @param limits bounds per client (connections, runs, series, labels, rate)
+ * @param tokenFile token file for authentication; null when the monitor needs no token
  */
 public record IngestSettings(
-    String host, int port, int maxFrame, Duration ackInterval, Duration idleTimeout, Duration drainTimeout) {
+    String host, int port, int maxFrame, Duration ackInterval, Duration idleTimeout, Duration drainTimeout,
+    Limits limits, java.nio.file.Path tokenFile) {
 
   public static IngestSettings defaults() {
     return new IngestSettings("0.0.0.0", 7479, io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
-        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(10));
+        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(10), Limits.defaults(), null);
   }
 
   public IngestSettings withPort(int p) {
-    return new IngestSettings(host, p, maxFrame, ackInterval, idleTimeout, drainTimeout);
+    return new IngestSettings(host, p, maxFrame, ackInterval, idleTimeout, drainTimeout, limits, tokenFile);
   }
 
   public IngestSettings withHost(String h) {
-    return new IngestSettings(h, port, maxFrame, ackInterval, idleTimeout, drainTimeout);
+    return new IngestSettings(h, port, maxFrame, ackInterval, idleTimeout, drainTimeout, limits, tokenFile);
   }
 
   public IngestSettings withMaxFrame(int m) {
-    return new IngestSettings(host, port, m, ackInterval, idleTimeout, drainTimeout);
+    return new IngestSettings(host, port, m, ackInterval, idleTimeout, drainTimeout, limits, tokenFile);
   }
 
   public IngestSettings withIdleTimeout(Duration d) {
-    return new IngestSettings(host, port, maxFrame, ackInterval, d, drainTimeout);
+    return new IngestSettings(host, port, maxFrame, ackInterval, d, drainTimeout, limits, tokenFile);
   }
 }

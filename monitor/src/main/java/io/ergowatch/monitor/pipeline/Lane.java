@@ -45,7 +45,11 @@ final class Lane implements AutoCloseable {
   /** Records applied on this lane; single writer, read by gauges and benchmarks. */
   private volatile long applied;
 
-  Lane(int id, PipelineSettings settings, LongSupplier wallClockNanos, LongAdder duplicates, RecordStore store) {
+  private final java.util.concurrent.atomic.AtomicInteger runCount;
+
+  Lane(int id, PipelineSettings settings, LongSupplier wallClockNanos, LongAdder duplicates, RecordStore store,
+      java.util.concurrent.atomic.AtomicInteger runCount) {
+    this.runCount = runCount;
     this.id = id;
     this.settings = settings;
     this.clock = wallClockNanos;
@@ -151,6 +155,7 @@ final class Lane implements AutoCloseable {
     RunCore core = new RunCore(run, job, labels, settings.analytics());
     RunEntry e = new RunEntry(core, new RankAssembler(core, settings.rankGrace().toNanos(), settings.maxPendingSteps()));
     runs.put(run, e);
+    runCount.incrementAndGet();
     return e;
   }
 

@@ -3,6 +3,8 @@ package io.ergowatch.monitor.pipeline;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.store.RecordStore;
 import io.ergowatch.protocol.Bye;
+import io.ergowatch.protocol.ErrorCode;
+import io.ergowatch.protocol.FrameException;
 import io.ergowatch.protocol.Hello;
 import io.ergowatch.protocol.Label;
 import io.ergowatch.protocol.Step;
@@ -45,6 +47,7 @@ public final class Pipeline implements AutoCloseable {
   private final Lane[] lanes;
   private final LongAdder duplicates = new LongAdder();
   private final RecordStore store;
+  private final java.util.concurrent.atomic.AtomicInteger runCount = new java.util.concurrent.atomic.AtomicInteger();
 
   /**
    * @param wallClockNanos Unix epoch nanoseconds, the same clock as the agents' STEP.time
@@ -62,7 +65,7 @@ public final class Pipeline implements AutoCloseable {
     this.store = store;
     this.lanes = new Lane[settings.lanes()];
     for (int i = 0; i < lanes.length; i++) {
-      lanes[i] = new Lane(i, settings, wallClockNanos, duplicates, store);
+      lanes[i] = new Lane(i, settings, wallClockNanos, duplicates, store, runCount);
     }
   }
 
@@ -123,6 +126,20 @@ public final class Pipeline implements AutoCloseable {
   }
 
   private Registration register(Lane lane, Hello h, Disposable connection) {
+    RunEntry existing = lane.runs.get(h.run());
+    if (existing == null && runCount.get() >= settings.maxRuns()) {
+      throw new FrameException(ErrorCode.LIMIT_EXCEEDED, "the monitor holds " + runCount.get()
+          + " runs, its limit (max-runs); run " + h.run() + " not accepted");
+    }
+    int known = existing == null ? 0 : existing.core.seriesCount();
+    int added = 0;
+    for (String name : h.series()) {
+      added += existing != null && existing.core.hasSeries(name) ? 0 : 1;
+    }
+    if (known + added > settings.maxSeriesPerRun()) {
+      throw new FrameException(ErrorCode.LIMIT_EXCEEDED, "run " + h.run() + " would have " + (known + added)
+          + " series, more than the limit of " + settings.maxSeriesPerRun() + " (max-series-per-run)");
+    }
     RunEntry e = lane.entry(h.run(), h.job(), labels(h));
     return register(lane, e, h, connection, true);
   }
