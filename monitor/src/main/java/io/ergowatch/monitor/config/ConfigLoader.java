@@ -30,7 +30,7 @@ public final class ConfigLoader {
       "ingest-host", "ingest-port", "http-host", "http-port", "data-dir", "silence-timeout", "retention",
       "max-frame", "ack-interval", "idle-timeout", "rank-grace", "lanes", "drain-timeout", "fsync", "fsync-interval",
       "segment-bytes", "log-retention", "log-retention-bytes", "token-file", "max-connections", "max-runs",
-      "max-series-per-run", "max-labels", "max-records-per-second");
+      "max-series-per-run", "max-labels", "max-records-per-second", "tls-keystore", "tls-keystore-password");
 
   /** The analytics thresholds: {@code analytics.<name>} for each component of AnalyticsSettings. */
   public static final List<String> ANALYTICS_KEYS = analyticsKeys();
@@ -104,6 +104,8 @@ public final class ConfigLoader {
         duration(values, "log-retention", d.logRetention()),
         bytes(values, "log-retention-bytes", d.logRetentionBytes(), 1 << 20),
         values.containsKey("token-file") ? Path.of(values.get("token-file").value.trim()) : null,
+        values.containsKey("tls-keystore") ? Path.of(values.get("tls-keystore").value.trim()) : null,
+        values.containsKey("tls-keystore-password") ? values.get("tls-keystore-password").value : "",
         new Limits(
             intIn(values, "max-connections", d.limits().maxConnections(), 1, 1_000_000),
             intIn(values, "max-runs", d.limits().maxRuns(), 1, 10_000_000),

@@ -34,6 +34,8 @@ public record MonitorConfig(
     Duration logRetention,
     long logRetentionBytes,
     Path tokenFile,
+    Path tlsKeystore,
+    String tlsKeystorePassword,
     Limits limits,
     AnalyticsSettings analytics) {
 
@@ -42,13 +44,18 @@ public record MonitorConfig(
         Duration.ofSeconds(120), Duration.ofHours(1), io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
         Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(30),
         Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10), FsyncPolicy.BATCH,
-        Duration.ofMillis(20), 64L << 20, Duration.ofDays(7), 10L << 30, null, Limits.defaults(),
+        Duration.ofMillis(20), 64L << 20, Duration.ofDays(7), 10L << 30, null, null, "", Limits.defaults(),
         AnalyticsSettings.defaults());
   }
 
   public IngestSettings ingest() {
     return new IngestSettings(ingestHost, ingestPort, maxFrame, ackInterval, idleTimeout, drainTimeout, limits,
-        tokenFile);
+        tokenFile, tls());
+  }
+
+  /** The server TLS context, or null when no key store is configured (plain TCP and HTTP). */
+  public io.netty.handler.ssl.SslContext tls() {
+    return tlsKeystore == null ? null : Tls.serverContext(tlsKeystore, tlsKeystorePassword);
   }
 
   public StoreSettings store() {

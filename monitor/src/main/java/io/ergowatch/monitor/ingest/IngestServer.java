@@ -43,7 +43,11 @@ public final class IngestServer implements AutoCloseable {
   private IngestServer(IngestSettings settings, Pipeline pipeline, MonitorMetrics metrics) {
     this.settings = settings;
     TokenAuth auth = settings.tokenFile() == null ? null : TokenAuth.load(settings.tokenFile());
-    this.server = TcpServer.create()
+    TcpServer tcp = TcpServer.create();
+    if (settings.tls() != null) {
+      tcp = tcp.secure(spec -> spec.sslContext(settings.tls()));
+    }
+    this.server = tcp
         .host(settings.host())
         .port(settings.port())
         .childOption(ChannelOption.TCP_NODELAY, true)

@@ -13,29 +13,30 @@ import java.time.Duration;
  * @param drainTimeout how long a graceful shutdown waits for connections to drain
  * @param limits bounds per client (connections, runs, series, labels, rate)
  * @param tokenFile token file for authentication; null when the monitor needs no token
+ * @param tls the server's TLS context; null for plain TCP
  */
 public record IngestSettings(
     String host, int port, int maxFrame, Duration ackInterval, Duration idleTimeout, Duration drainTimeout,
-    Limits limits, java.nio.file.Path tokenFile) {
+    Limits limits, java.nio.file.Path tokenFile, io.netty.handler.ssl.SslContext tls) {
 
   public static IngestSettings defaults() {
     return new IngestSettings("0.0.0.0", 7479, io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
-        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(10), Limits.defaults(), null);
+        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(10), Limits.defaults(), null, null);
   }
 
   public IngestSettings withPort(int p) {
-    return new IngestSettings(host, p, maxFrame, ackInterval, idleTimeout, drainTimeout, limits, tokenFile);
+    return new IngestSettings(host, p, maxFrame, ackInterval, idleTimeout, drainTimeout, limits, tokenFile, tls);
   }
 
   public IngestSettings withHost(String h) {
-    return new IngestSettings(h, port, maxFrame, ackInterval, idleTimeout, drainTimeout, limits, tokenFile);
+    return new IngestSettings(h, port, maxFrame, ackInterval, idleTimeout, drainTimeout, limits, tokenFile, tls);
   }
 
   public IngestSettings withMaxFrame(int m) {
-    return new IngestSettings(host, port, m, ackInterval, idleTimeout, drainTimeout, limits, tokenFile);
+    return new IngestSettings(host, port, m, ackInterval, idleTimeout, drainTimeout, limits, tokenFile, tls);
   }
 
   public IngestSettings withIdleTimeout(Duration d) {
-    return new IngestSettings(host, port, maxFrame, ackInterval, d, drainTimeout, limits, tokenFile);
+    return new IngestSettings(host, port, maxFrame, ackInterval, d, drainTimeout, limits, tokenFile, tls);
   }
 }

@@ -21,7 +21,12 @@ public final class RawClient implements AutoCloseable {
   private final FrameDecoder decoder = new FrameDecoder();
 
   public RawClient(int port) throws IOException {
-    socket = new Socket();
+    this(port, null);
+  }
+
+  /** A client over TLS when {@code tls} is not null. */
+  public RawClient(int port, javax.net.ssl.SSLSocketFactory tls) throws IOException {
+    socket = tls == null ? new Socket() : tls.createSocket();
     socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     socket.setSoTimeout(10_000);
     socket.setTcpNoDelay(true);
