@@ -9,6 +9,9 @@ import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -24,10 +27,18 @@ import reactor.netty.http.server.HttpServerResponse;
 /**
  * The read-only HTTP side (default port 9479): {@code /metrics} (Prometheus text or
  * OpenMetrics by content negotiation), {@code /api/runs}, {@code /api/runs/{run}},
- * {@code /healthz}, {@code /readyz}. Every error is a 4xx/5xx with a one-line message.
+ * {@code /healthz}, {@code /readyz}, and {@code /}: the live status page (static/index.html) for
+ * browsers, a plain-text index of these paths otherwise. Every error is a 4xx/5xx with a
+ * one-line message.
  */
 public final class HttpApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+
+  private static final byte[] STATUS_PAGE = resource("/static/index.html");
+  private static final String INDEX_TEXT = "ergowatch monitor\n\n/                 status page (HTML, for browsers)\n"
+      + "/metrics          Prometheus metrics\n/api/runs         runs (JSON)\n"
+      + "/api/runs/{run}   one run (JSON)\n/api/jobs         jobs: seeds' R-hat, learning-rate sweeps (JSON)\n"
+      + "/api/jobs/{job}   one job (JSON)\n/healthz /readyz  probes\n";
 
   private final DisposableServer server;
   private final PrometheusRegistry registry;
@@ -56,13 +67,32 @@ public final class HttpApi implements AutoCloseable {
             .get("/readyz", (req, res) -> ready.getAsBoolean()
                 ? text(res, HttpResponseStatus.OK, "ready\n")
                 : text(res, HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready: ingestion is not accepting connections\n"))
-            .get("/", (req, res) -> text(res, HttpResponseStatus.OK,
-                "ergowatch monitor\n\n/metrics          Prometheus metrics\n/api/runs         runs (JSON)\n"
-                    + "/api/runs/{run}   one run (JSON)\n/api/jobs         jobs: seeds' R-hat, learning-rate sweeps (JSON)\n"
-                    + "/api/jobs/{job}   one job (JSON)\n/healthz /readyz  probes\n"))
+            .get("/", (req, res) -> index(req.requestHeaders().get(HttpHeaderNames.ACCEPT), res))
+            .get("/index.html", (req, res) -> index("text/html", res))
             .route(r -> true, (req, res) -> text(res, HttpResponseStatus.NOT_FOUND,
                 "not found: " + req.method() + " " + req.uri() + " (try /metrics, /api/runs, /api/runs/{run}, /healthz, /readyz)\n")))
         .bindNow();
+  }
+
+  /** The status page for browsers (static/index.html); a plain-text index for everyone else (curl). */
+  private static Mono<Void> index(String accept, HttpServerResponse res) {
+    if (accept == null || !accept.contains("text/html")) {
+      return text(res, HttpResponseStatus.OK, INDEX_TEXT);
+    }
+    return res.header(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(HttpHeaderNames.CACHE_CONTROL, "no-cache")
+        .sendByteArray(Mono.just(STATUS_PAGE)).then();
+  }
+
+  private static byte[] resource(String name) {
+    try (InputStream in = HttpApi.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + name + " in the monitor's jar");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read resource " + name, e);
+    }
   }
 
   public static HttpApi start(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready) {
