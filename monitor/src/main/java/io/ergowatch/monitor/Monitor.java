@@ -58,7 +58,7 @@ public final class Monitor implements AutoCloseable {
           () -> IngestServer.start(config.ingest(), pipeline, metrics));
       this.ingest = ingestServer;
       this.http = bind("http-port", config.httpHost(), config.httpPort(),
-          () -> HttpApi.start(config.httpHost(), config.httpPort(), registry, pipeline, accepting::get));
+          () -> HttpApi.start(config.httpHost(), config.httpPort(), registry, pipeline, accepting::get, config.tls()));
     } catch (RuntimeException e) {
       if (ingestServer != null) {
         ingestServer.shutdown();
@@ -109,8 +109,10 @@ public final class Monitor implements AutoCloseable {
 
   /** One line a person reads at startup. */
   public String startupLine() {
-    return String.format("ergowatch monitor listening: EWP/1 on %s:%d, HTTP on http://%s:%d/ (metrics at /metrics), data dir %s",
-        config.ingestHost(), ingestPort(), config.httpHost(), httpPort(), config.dataDir().toAbsolutePath().normalize());
+    boolean tls = config.tlsKeystore() != null;
+    return String.format("ergowatch monitor listening: EWP/1%s on %s:%d, HTTP on %s://%s:%d/ (metrics at /metrics), data dir %s",
+        tls ? " over TLS" : "", config.ingestHost(), ingestPort(), tls ? "https" : "http", config.httpHost(), httpPort(),
+        config.dataDir().toAbsolutePath().normalize());
   }
 
   /** Graceful shutdown: stop accepting, drain connections with final ACKs, then stop HTTP. */

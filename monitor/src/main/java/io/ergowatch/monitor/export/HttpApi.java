@@ -48,13 +48,18 @@ public final class HttpApi implements AutoCloseable {
   private final ExpositionFormats formats = ExpositionFormats.init();
   private final BooleanSupplier ready;
 
-  private HttpApi(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready) {
+  private HttpApi(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready,
+      io.netty.handler.ssl.SslContext tls) {
     this.registry = registry;
     this.pipeline = pipeline;
     this.mapper = new ObjectMapper();
     this.json = new RunJson(mapper);
     this.ready = ready;
-    this.server = HttpServer.create()
+    HttpServer base = HttpServer.create();
+    if (tls != null) {
+      base = base.secure(spec -> spec.sslContext(tls));
+    }
+    this.server = base
         .host(host)
         .port(port)
         .route(routes -> routes
@@ -69,8 +74,14 @@ public final class HttpApi implements AutoCloseable {
                 : text(res, HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready: ingestion is not accepting connections\n"))
             .get("/", (req, res) -> index(req.requestHeaders().get(HttpHeaderNames.ACCEPT), res))
             .get("/index.html", (req, res) -> index("text/html", res))
+            .route(r -> !r.method().equals(io.netty.handler.codec.http.HttpMethod.GET)
+                    && !r.method().equals(io.netty.handler.codec.http.HttpMethod.HEAD),
+                (req, res) -> text(res.header(HttpHeaderNames.ALLOW, "GET, HEAD"), HttpResponseStatus.METHOD_NOT_ALLOWED,
+                    "read-only API: " + req.method() + " is not allowed, only GET\n"))
             .route(r -> true, (req, res) -> text(res, HttpResponseStatus.NOT_FOUND,
                 "not found: " + req.method() + " " + req.uri() + " (try /metrics, /api/runs, /api/runs/{run}, /healthz, /readyz)\n")))
+        // A read-only API needs no large requests: bounded request line and headers (414/431 beyond).
+        .httpRequestDecoder(spec -> spec.maxInitialLineLength(4096).maxHeaderSize(16384))
         .bindNow();
   }
 
@@ -96,7 +107,13 @@ public final class HttpApi implements AutoCloseable {
   }
 
   public static HttpApi start(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready) {
-    return new HttpApi(host, port, registry, pipeline, ready);
+    return new HttpApi(host, port, registry, pipeline, ready, null);
+  }
+
+  /** As {@link #start(String, int, PrometheusRegistry, Pipeline, BooleanSupplier)}, over HTTPS when tls is set. */
+  public static HttpApi start(String host, int port, PrometheusRegistry registry, Pipeline pipeline, BooleanSupplier ready,
+      io.netty.handler.ssl.SslContext tls) {
+    return new HttpApi(host, port, registry, pipeline, ready, tls);
   }
 
   public int port() {

@@ -108,6 +108,18 @@ class HttpApiTest {
   }
 
   @Test
+  void theApiIsReadOnlyAndBoundsRequestSize() throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    var post = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+        "http://127.0.0.1:" + monitor.monitor().httpPort() + "/api/runs")).POST(
+        java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(post.statusCode()).isEqualTo(405);
+    assertThat(post.body()).isEqualTo("read-only API: POST is not allowed, only GET\n");
+    var huge = monitor.get("/api/runs/" + "x".repeat(10_000));
+    assertThat(huge.statusCode()).isIn(400, 413, 414);
+  }
+
+  @Test
   void unknownPathIs404AndProbesAnswer() throws Exception {
     assertThat(monitor.get("/nothing").statusCode()).isEqualTo(404);
     assertThat(monitor.get("/healthz").statusCode()).isEqualTo(200);

@@ -70,6 +70,18 @@ class TlsTest {
   }
 
   @Test
+  void theHttpSideIsServedOverHttps() throws Exception {
+    try (TestMonitor m = monitor("https")) {
+      java.net.http.HttpClient https = java.net.http.HttpClient.newBuilder().sslContext(client).build();
+      var res = https.send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("https://127.0.0.1:" + m.monitor().httpPort() + "/healthz")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(res.statusCode()).isEqualTo(200);
+      assertThat(m.monitor().startupLine()).contains("EWP/1 over TLS", "HTTP on https://");
+    }
+  }
+
+  @Test
   void aPlaintextClientGetsNoWelcome() throws Exception {
     try (TestMonitor m = monitor("plain"); RawClient c = new RawClient(m.ingestPort())) {
       c.send(new Hello("plain-run", "", "", 1, 0, 1, Mode.REPLICATED, List.of("loss"), List.of()));
