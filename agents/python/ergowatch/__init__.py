@@ -19,11 +19,12 @@ Importing this package does not import torch; ``ergowatch.watch`` imports it on 
 
 from .agent import AGENT_DROPPED, DEFAULT_PORT, Agent
 from .protocol import ByeStatus, ErrorCode, Mode, ProtocolError
+from .spool import SpoolInUseError
 
 __version__ = "0.1.0"
 
 __all__ = ["Agent", "AGENT_DROPPED", "DEFAULT_PORT", "ByeStatus", "ErrorCode", "Mode", "ProtocolError",
-           "watch", "Watcher", "__version__"]
+           "SpoolInUseError", "watch", "Watcher", "__version__"]
 
 
 def watch(model, optimizer, **kwargs):

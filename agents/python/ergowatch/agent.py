@@ -7,6 +7,7 @@ without torch.
 
 import collections
 import logging
+import os
 import random
 import secrets
 import select
@@ -17,6 +18,7 @@ import time
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from . import protocol as p
+from .spool import DEFAULT_SPOOL_BYTES, MIN_SPOOL_BYTES, Spool
 
 __all__ = ["Agent", "AGENT_DROPPED", "DEFAULT_PORT"]
 
@@ -80,14 +82,16 @@ class _Window:
 
     Seqs are contiguous, (acked, last]. A record leaves only when acknowledged, never because
     the window is full (the sender stops taking records instead), so a resend from any
-    acked_seq + 1 the monitor names finds every record and never leaves a gap.
+    acked_seq + 1 the monitor names finds every record and never leaves a gap. A record read
+    from the spool carries its spool ref, so that its ACK can release it from the disk.
     """
 
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self.frames = collections.deque()  # (frame bytes, buffer position)
+        self.frames = collections.deque()  # (frame bytes, buffer position, spool ref or None)
         self.acked = 0
         self.last = 0
+        self.released_ref = None  # the spool ref of the latest record release() or skip_to() let go
 
     def size(self) -> int:
         return len(self.frames)
@@ -98,9 +102,9 @@ class _Window:
     def is_empty(self) -> bool:
         return not self.frames
 
-    def append(self, step: int, time_ns: int, count: int, entries: bytes, position: int) -> int:
+    def append(self, step: int, time_ns: int, count: int, entries: bytes, position: int, ref=None) -> int:
         seq = self.last + 1
-        self.frames.append((p.encode_step(seq, step, time_ns, count, entries), position))
+        self.frames.append((p.encode_step(seq, step, time_ns, count, entries), position, ref))
         self.last = seq
         return seq
 
@@ -115,7 +119,9 @@ class _Window:
         n = 0
         upto = min(upto, self.last)
         while self.acked < upto:
-            self.frames.popleft()
+            ref = self.frames.popleft()[2]
+            if ref is not None:
+                self.released_ref = ref
             self.acked += 1
             n += 1
         return n
@@ -123,6 +129,9 @@ class _Window:
     def skip_to(self, seq: int) -> int:
         """The monitor knows more than was sent: everything here is acknowledged."""
         n = len(self.frames)
+        for _, _, ref in self.frames:
+            if ref is not None:
+                self.released_ref = ref
         self.frames.clear()
         self.acked = self.last = seq
         return n
@@ -130,8 +139,8 @@ class _Window:
     def renumber_from_one(self) -> None:
         """A new session: the records still here get seqs 1..size."""
         renumbered = collections.deque()
-        for i, (frame, pos) in enumerate(self.frames, start=1):
-            renumbered.append((frame[:5] + _SEQ.pack(i) + frame[13:], pos))
+        for i, (frame, pos, ref) in enumerate(self.frames, start=1):
+            renumbered.append((frame[:5] + _SEQ.pack(i) + frame[13:], pos, ref))
         self.frames = renumbered
         self.acked = 0
         self.last = len(renumbered)
@@ -305,6 +314,22 @@ class Agent:
     already acknowledged (the monitor lost records) starts a new session, renumbering the
     records in flight from 1.
 
+    Disk spool (``spool_dir``, off by default): unsent records that do not fit in memory go
+    to a bounded, append-only spool on disk (docs/protocol.md, "Delivery"). The network thread,
+    never ``record()``, moves the oldest unsent records from memory to the spool whenever the
+    buffer is half full (down to a quarter, so ``record()`` keeps headroom), and moves every
+    unsent record there when the agent closes without having delivered it. Records are sent
+    oldest first: the window, then the spool, then memory; a spooled record leaves the disk once
+    the monitor acknowledges it. When the spool would exceed ``spool_max_bytes`` its oldest
+    segment is deleted and its unsent records are counted as dropped (in ``agent_dropped``);
+    ``record()`` still drops the oldest in memory when the network thread cannot keep up (e.g.
+    during a blocking connect). A later agent of the same run and rank with the same
+    ``spool_dir`` (typically the restarted training process, in a new session) sends what the
+    spool still holds first, after its HELLO, numbered in its own session; a record that was
+    sent but not acknowledged when the earlier process ended may then be recorded twice. A lock
+    file keeps two live agents from sharing a spool (:class:`ergowatch.SpoolInUseError`); a torn
+    tail (a crash mid-write) is truncated with a warning. Format: :mod:`ergowatch.spool`.
+
     If the monitor refuses the HELLO (UNAUTHORIZED, INVALID_NAME, UNSUPPORTED_VERSION,
     BAD_FRAME, LIMIT_EXCEEDED) the agent logs it once and stops trying; records are then
     counted as dropped. Other ERRORs are retried with backoff.
@@ -349,10 +374,17 @@ class Agent:
         read_timeout: how long to wait for the WELCOME, and for ACK progress while records are
             unacknowledged, before the connection is replaced, seconds.
         close_timeout: how long ``close()`` waits for buffered records to be acknowledged.
+        spool_dir: a directory for the disk spool (see above), shared by any number of runs and
+            ranks (each gets ``<spool_dir>/<run>/rank-<rank>``); None: memory only. Read at
+            construction: records an earlier process left there are recovered then.
+        spool_max_bytes: the most bytes the spool takes on disk (default 256 MiB, at least
+            64 KiB).
 
     Raises:
         ValueError: a bad setting; :class:`ergowatch.ProtocolError` (a ValueError) names the
             EWP code for a bad run, job, series, label or token.
+        ergowatch.SpoolInUseError: another live agent holds this run and rank's spool.
+        OSError: the spool directory cannot be created or read.
     """
 
     def __init__(self, address: str, run: str, series: Sequence[str] = (), *, job: str = "",
@@ -361,7 +393,9 @@ class Agent:
                  buffer_capacity: Optional[int] = None, max_in_flight: Optional[int] = None,
                  batch_max_records: int = 256, flush_interval: float = 0.02, heartbeat_interval: float = 5.0,
                  reconnect_backoff: Tuple[float, float] = (0.1, 10.0), connect_timeout: float = 5.0,
-                 read_timeout: float = 30.0, close_timeout: float = 10.0):
+                 read_timeout: float = 30.0, close_timeout: float = 10.0,
+                 spool_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+                 spool_max_bytes: int = DEFAULT_SPOOL_BYTES):
         self._host, self._port = _parse_address(address)
         self.address = address
         if isinstance(series, str):
@@ -417,6 +451,15 @@ class Agent:
                               max(1, _MAX_BATCH_BYTES // self._max_step_bytes))
         self._rng = random.Random(secrets.randbits(64))
         self._backoff = _Backoff(backoff_initial, backoff_max, self._rng)
+        if int(spool_max_bytes) != spool_max_bytes or spool_max_bytes < MIN_SPOOL_BYTES:
+            raise ValueError(f"spool_max_bytes must be an integer >= {MIN_SPOOL_BYTES} (64 KiB), got {spool_max_bytes}")
+        self._spill_at = max(1, self._capacity // 2)
+        self._spill_keep = self._capacity // 4
+        self._spill_signalled = False
+        self._spool_drops = 0
+        # Last: nothing may fail after the lock is taken (the constructor would leave it held).
+        self._spool: Optional[Spool] = (Spool(spool_dir, run, rank, user, int(spool_max_bytes))
+                                        if spool_dir is not None else None)
 
         # Shared state, guarded by _lock (record() holds it for O(1) work only).
         self._lock = threading.Lock()
@@ -439,6 +482,7 @@ class Agent:
         self.refusal: Optional[str] = None
         """Why the monitor refused this run ("CODE message"), or None."""
         self._terminated = False
+        self._spool_left = 0
 
         # Written by other threads.
         self._closing = False
@@ -516,6 +560,9 @@ class Agent:
                 if self._sleeping:
                     self._sleeping = False
                     self._cond.notify()
+                if self._spool is not None and len(self._buffer) >= self._spill_at and not self._spill_signalled:
+                    self._spill_signalled = True  # the network thread moves the oldest to the spool
+                    self._cond.notify_all()
         if warn:
             log.warning("ergowatch: record() after close() on run %s: the record is dropped", self._hello.run)
 
@@ -534,7 +581,8 @@ class Agent:
     # ---- flushing and closing ------------------------------------------------------------
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Waits until every record recorded before this call is acknowledged or dropped.
+        """Waits until every record recorded before this call is acknowledged or dropped (a
+        record waiting in the spool is neither).
 
         Returns:
             False if ``timeout`` seconds passed first.
@@ -625,11 +673,28 @@ class Agent:
 
     @property
     def dropped_count(self) -> int:
-        """Records dropped so far: overwritten in a full buffer, recorded after close, or
-        undelivered when the agent closed or the monitor refused the run."""
+        """Records dropped so far: overwritten in a full buffer (or spool), recorded after
+        close, or undelivered when the agent closed or the monitor refused the run (records
+        left in the spool for a later process are not dropped)."""
         if self._terminated:
-            return self._recorded - self._acked_records
+            return self._recorded + self.recovered_count - self._acked_records - self._spool_left
         return self._total_dropped()
+
+    @property
+    def spooled_count(self) -> int:
+        """Records in the disk spool not acknowledged yet (0 without a spool); after close,
+        those left there for the next agent of this run and rank."""
+        if self._terminated:
+            return self._spool_left
+        s = self._spool
+        return s.pending if s is not None else 0
+
+    @property
+    def recovered_count(self) -> int:
+        """Records an earlier process left in the spool, found when this agent started; they
+        count in ``acked_count`` once delivered."""
+        s = self._spool
+        return s.recovered if s is not None else 0
 
     @property
     def session(self) -> int:
@@ -659,7 +724,9 @@ class Agent:
     # ---- network thread ------------------------------------------------------------------
 
     def _total_dropped(self) -> int:
-        return self._buffer_drops + self._window_drops + self._rejected
+        s = self._spool
+        return (self._buffer_drops + self._window_drops + self._rejected + self._spool_drops
+                + (s.dropped if s is not None else 0))
 
     def _wake(self) -> None:
         with self._lock:
@@ -687,18 +754,79 @@ class Agent:
             self._finish()
 
     def _wait(self, seconds: float, for_records: bool = False) -> None:
-        """Sleeps up to ``seconds``; ACKs, failures, close and (if asked) new records wake it."""
+        """Sleeps up to ``seconds``; ACKs, failures, close, a buffer to spill and (if asked) new
+        records wake it."""
         if seconds <= 0:
             return
         with self._lock:
-            if self._stopped or (for_records and (self._buffer or self._closing)):
+            if self._stopped or (for_records and (self._buffer or self._closing)) or self._spill_due():
                 return  # (a flush() waiting needs no spin: it notifies, and sending is decided above)
             self._sleeping = for_records
             self._cond.wait(seconds)
             self._sleeping = False
 
     def _has_work(self) -> bool:
-        return bool(self._buffer) or not self._window.is_empty()
+        return bool(self._buffer) or not self._window.is_empty() or self._spool_unread() > 0
+
+    # ---- the spool (network thread) ----------------------------------------------------------
+
+    def _spool_unread(self) -> int:
+        s = self._spool
+        return s.unread if s is not None else 0
+
+    def _spill_due(self) -> bool:
+        """Whether memory is past its spill mark (call with the lock held, or accept a stale answer)."""
+        s = self._spool
+        return s is not None and s.failed is None and self.refusal is None and len(self._buffer) >= self._spill_at
+
+    def _spill(self, everything: bool = False) -> None:
+        """Moves the oldest unsent records from memory to the spool: down to a quarter of the
+        buffer once it is half full, or all of them. The disk is written outside the lock."""
+        s = self._spool
+        if s is None or s.failed is not None or self.refusal is not None:
+            return
+        with self._lock:
+            buf = self._buffer
+            n = len(buf) if everything else (len(buf) - self._spill_keep if len(buf) >= self._spill_at else 0)
+            records = [buf.popleft() for _ in range(n)]
+            self._spill_signalled = False
+        if not records:
+            return
+        try:
+            s.append(records)
+        except OSError as e:
+            s.failed = _describe(e)
+            self._spool_drops += len(records)
+            log.error("ergowatch: cannot write the spool %s of run %s: %s; %d records dropped, no longer spooling "
+                      "(memory only from now on)", s.dir, self._hello.run, s.failed, len(records))
+        self._publish_progress()
+
+    def _spool_mark(self, now: float) -> float:
+        """Writes the spool's consumed mark when due; returns when it is due next (inf: not)."""
+        s = self._spool
+        due = s.mark_due() if s is not None else None
+        if due is None:
+            return float("inf")
+        if now < due:
+            return due
+        try:
+            s.write_mark()
+        except OSError as e:
+            log.warning("ergowatch: cannot update the spool %s of run %s: %s (a later process may resend records "
+                        "the monitor already has)", s.dir, self._hello.run, _describe(e))
+        return float("inf")
+
+    def _acknowledge_spool(self) -> None:
+        w = self._window
+        ref = w.released_ref
+        if ref is None:
+            return
+        w.released_ref = None
+        try:
+            self._spool.acknowledge(ref)
+        except OSError as e:
+            log.warning("ergowatch: cannot update the spool %s of run %s: %s (a later process may resend records "
+                        "the monitor already has)", self._spool.dir, self._hello.run, _describe(e))
 
     def _open_socket(self) -> socket.socket:
         err: Optional[OSError] = None
@@ -787,6 +915,7 @@ class Agent:
             self._highest_sent = a
         else:
             self._acked_records += w.release(a)
+        self._acknowledge_spool()
         self._publish_progress()
         return True
 
@@ -815,9 +944,12 @@ class Agent:
         self._discard_all()
 
     def _drop_in_flight(self) -> None:
+        """Gives up the records in flight: those read from the spool stay there (for a later
+        process), the others are dropped."""
         w = self._window
-        n = w.size()
+        n = sum(1 for _, _, ref in w.frames if ref is None)
         w.release(w.last)
+        w.released_ref = None
         self._window_drops += n
 
     def _unreachable(self, reason: str) -> None:
@@ -825,8 +957,10 @@ class Agent:
         delay = self._backoff.next_delay()
         if not self._outage:
             self._outage = True
-            log.warning("ergowatch: cannot reach the monitor at %s: %s; retrying in %d ms, buffering up to %d records",
-                        self.address, reason, delay * 1000, self._capacity)
+            s = self._spool
+            log.warning("ergowatch: cannot reach the monitor at %s: %s; retrying in %d ms, buffering up to %d "
+                        "records%s", self.address, reason, delay * 1000, self._capacity,
+                        "" if s is None else f", then spooling up to {s.max_bytes} bytes in {s.dir}")
         else:
             log.debug("ergowatch: cannot reach the monitor at %s: %s; retrying in %d ms", self.address, reason,
                       delay * 1000)
@@ -837,26 +971,31 @@ class Agent:
         BYE), and during a close it ends at the close deadline."""
         until = _mono() + delay
         while not self._stopped and not (self._closing and not self._attempted_since_close):
+            self._spill()
             now = _mono()
             limit = min(until, self._close_deadline) if self._closing else until
             if now >= limit:
                 return
             self._log_drops(now)
-            self._wait(limit - now)
+            self._wait(min(limit, self._spool_mark(now)) - now)
 
     def _take(self, n: int):
+        """The oldest unsent records: from the spool while it has any (they are older), else
+        from memory."""
+        if self._spool_unread() > 0:
+            return self._spool.read(n)
         with self._lock:
             buf = self._buffer
             k = min(n, len(buf))
             return [buf.popleft() for _ in range(k)]
 
     def _append(self, record) -> None:
-        position, step, time_ns, count, entries = record
+        position, step, time_ns, count, entries = record[:5]
         dropped = self._total_dropped()
         if dropped > 0:
             entries += _DROPPED_ENTRY.pack(self._dropped_id, float(dropped))
             count += 1
-        self._window.append(step, time_ns, count, entries, position)
+        self._window.append(step, time_ns, count, entries, position, record[5] if len(record) > 5 else None)
 
     def _stream(self, c: _Connection) -> bool:
         """Streams on a live connection until it fails (False, after the backoff) or the agent
@@ -880,6 +1019,8 @@ class Agent:
                 if self._stopped:
                     c.close()
                     return True
+                if self._spill_signalled:
+                    self._spill()
                 now = _mono()
                 a = c.acked
                 if a > w.acked:
@@ -888,7 +1029,8 @@ class Agent:
                 if send_seq <= w.acked:
                     send_seq = w.acked + 1
                 closing = self._closing
-                if closing and ((send_seq > w.last and not self._buffer) or now >= self._close_deadline):
+                if closing and ((send_seq > w.last and not self._buffer and self._spool_unread() == 0)
+                                or now >= self._close_deadline):
                     # Everything is on the wire (or time is up): the final ACK of the BYE covers it.
                     if batch:
                         c.write(b"".join(batch))
@@ -934,7 +1076,7 @@ class Agent:
                     c.fail(f"no ACK from the monitor for {int((now - last_ack_progress) * 1000)} ms")
                     continue
                 self._log_drops(now)
-                due = max(last_step, last_beat) + heartbeat
+                due = min(max(last_step, last_beat) + heartbeat, self._spool_mark(now))
                 if not w.is_empty():
                     due = min(due, last_ack_progress + read_timeout)
                 if batch:
@@ -949,6 +1091,7 @@ class Agent:
             log.warning("ergowatch: monitor at %s acknowledged seq %d but this agent sent only up to %d",
                         self.address, a, w.last)
         self._acked_records += w.release(a)
+        self._acknowledge_spool()
         self._publish_progress()
 
     def _sent_up_to(self, seq: int) -> None:
@@ -1005,8 +1148,11 @@ class Agent:
     def _publish_progress(self) -> None:
         with self._lock:
             w = self._window
+            head = self._spool.head_position() if self._spool is not None else None
             if not w.is_empty():
-                self._settled = w.first_position()
+                self._settled = max(0, w.first_position())  # -1: an earlier process's record
+            elif head is not None:
+                self._settled = max(0, head)
             elif self._buffer:
                 self._settled = self._buffer[0][0]
             else:
@@ -1017,8 +1163,11 @@ class Agent:
     def _log_drops(self, now: float) -> None:
         d = self._total_dropped()
         if d > self._dropped_logged and (self._last_drop_log == 0 or now - self._last_drop_log >= _DROP_LOG_INTERVAL):
-            log.warning("ergowatch: buffer of run %s is full (%d records): dropped the oldest unsent records, "
-                        "%d so far", self._hello.run, self._capacity, d)
+            s = self._spool
+            full = (f"buffer of run {self._hello.run} is full ({self._capacity} records)" if s is None else
+                    f"buffer ({self._capacity} records) and spool ({s.max_bytes} bytes in {s.dir}) of run "
+                    f"{self._hello.run} are full")
+            log.warning("ergowatch: %s: dropped the oldest unsent records, %d so far", full, d)
             self._dropped_logged = d
             self._last_drop_log = now
 
@@ -1028,20 +1177,33 @@ class Agent:
             c.close()
         self._current = None
         self._connected = False
+        s = self._spool
+        with self._lock:
+            self._closing = True  # later record() calls are rejected
+        self._spill(everything=True)  # unsent records outlive the process in the spool, when there is one
         with self._lock:
             unsent = len(self._buffer)
             self._buffer_drops += unsent
             self._buffer.clear()
-            self._closing = True  # later record() calls are rejected
-        unacked = self._window.size()
+        unacked = sum(1 for _, _, ref in self._window.frames if ref is None)
         self._drop_in_flight()
+        if s is not None:
+            try:
+                s.close()
+            except OSError as e:
+                log.warning("ergowatch: cannot close the spool %s of run %s cleanly: %s", s.dir, self._hello.run,
+                            _describe(e))
+            self._spool_left = s.pending
         self._terminated = True
         self._publish_progress()
         if unsent + unacked > 0 and self.refusal is None:
             log.warning("ergowatch: run %s closed with %d records undelivered (%d never sent, %d not acknowledged)",
                         self._hello.run, unsent + unacked, unsent, unacked)
-        log.info("ergowatch: run %s closed: %d records recorded, %d acknowledged, %d dropped", self._hello.run,
-                 self._recorded, self._acked_records, self.dropped_count)
+        if self._spool_left > 0:
+            log.warning("ergowatch: run %s closed with %d records in the spool %s: the next agent of this run and "
+                        "rank with this spool_dir sends them", self._hello.run, self._spool_left, s.dir)
+        log.info("ergowatch: run %s closed: %d records recorded, %d acknowledged, %d dropped, %d left in the spool",
+                 self._hello.run, self._recorded, self._acked_records, self.dropped_count, self._spool_left)
 
     def _stop(self) -> None:
         """Gives up at once: closes the connection or the connect in progress."""

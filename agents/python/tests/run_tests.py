@@ -2,7 +2,7 @@
 
 Usage: python run_tests.py {transport|torch|all} [-v]
 
-- transport: the codec (golden vectors) and the Agent against a fake monitor; no torch.
+- transport: the codec (golden vectors), the Agent and its disk spool against a fake monitor; no torch.
 - torch: the series, distributed (gloo), integrations and end-to-end (real monitor) tests.
 
 Exit status 1 if anything failed or errored, or if the suite ran no test. Under CI=true a
@@ -16,7 +16,7 @@ import time
 import unittest
 
 SUITES = {
-    "transport": ["test_protocol", "test_agent", "test_docs_transport"],
+    "transport": ["test_protocol", "test_agent", "test_spool", "test_docs_transport"],
     "torch": ["test_series", "test_distributed", "test_integrations", "test_end_to_end", "test_docs_torch"],
 }
 SUITES["all"] = SUITES["transport"] + SUITES["torch"]
