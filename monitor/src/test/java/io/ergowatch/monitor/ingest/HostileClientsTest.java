@@ -67,7 +67,9 @@ class HostileClientsTest {
         try (RawClient c = new RawClient(m.ingestPort())) {
           c.send(new Hello("reset", "", "", 7, 0, 1, Mode.REPLICATED, List.of("loss"), List.of()));
           long from = ((Welcome) c.read()).ackedSeq() + 1;
-          assertThat(from - 1).isEqualTo(acked);
+          // Never less than what was acknowledged; more when records that arrived after the last
+          // ACK we read were committed after we left.
+          assertThat(from - 1).isGreaterThanOrEqualTo(acked);
           List<Frame> steps = new ArrayList<>();
           for (long s = from; s < from + 500; s++) {
             steps.add(Step.of(s, s, 0, new int[] {0}, new double[] {s}));
