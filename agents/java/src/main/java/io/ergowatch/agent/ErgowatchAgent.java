@@ -8,6 +8,8 @@ import io.ergowatch.protocol.Hello;
 import io.ergowatch.protocol.Label;
 import io.ergowatch.protocol.Mode;
 import io.ergowatch.protocol.Names;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,16 +57,18 @@ import org.slf4j.LoggerFactory;
  * <h2>Delivery, drops and seq numbers</h2>
  * A record stays in memory until the monitor acknowledges it, in two places: the ring
  * ({@code bufferCapacity} records not sent yet) and the in-flight window ({@code maxInFlight}
- * records sent but not acknowledged). The seq of a record is assigned by the network thread
- * when the record enters the window, immediately before its first send — not by {@code
- * record()}. Invariant: <em>the seqs of a session are 1..last with no hole, and every seq
- * above the last acknowledged one is still in the window</em>, because
+ * records sent but not acknowledged); with a spool ({@link Builder#spool}), also on disk. The
+ * seq of a record is assigned by the network thread when the record enters the window,
+ * immediately before its first send — not by {@code record()}, and never to a record in the
+ * ring or waiting in the spool. Invariant: <em>the seqs of a session are 1..last with no hole,
+ * and every seq above the last acknowledged one is still in the window</em>, because
  * <ul>
- *   <li>only the ring drops, and it drops only unsent records, which have no seq yet: when
- *       the ring is full, the oldest unsent record is overwritten and counted in
- *       {@link #droppedCount()};
+ *   <li>only the ring and the spool drop, and only unsent records, which have no seq yet: when
+ *       the ring is full, the oldest unsent record is overwritten; when the spool is full, its
+ *       oldest segment is deleted; both are counted in {@link #droppedCount()};
  *   <li>the window never drops: when it is full (the monitor is slow to ACK, or away) the
- *       network thread stops taking records from the ring, which then absorbs the backlog;
+ *       network thread stops taking records from the ring, which then absorbs the backlog
+ *       (and spills it to the spool);
  *   <li>after a reconnect the agent resends from WELCOME.acked_seq + 1, which is in the window.
  * </ul>
  * So the monitor never sees a gap (no PROTOCOL_ORDER), and a seq, once sent, always names the
@@ -79,7 +83,53 @@ import org.slf4j.LoggerFactory;
  * as dropped. OVERLOADED, INTERNAL and other answers are retried with backoff.
  *
  * <p>{@link #close()} sends what is buffered, then BYE, and waits for the monitor's final ACK,
- * all within {@code closeTimeout}; what is still undelivered then counts as dropped.
+ * all within {@code closeTimeout}; what is still undelivered then counts as dropped (with a
+ * spool: is kept in the spool, see below).
+ *
+ * <h2>Spool</h2>
+ * Off by default; {@link Builder#spool(java.nio.file.Path, long)} turns it on. The records
+ * always move in record order: ring → spool → window, or ring → window when the spool has
+ * nothing waiting.
+ * <ul>
+ *   <li><b>Spilling.</b> When the ring holds half its capacity and the network thread cannot
+ *       put the records into the window (disconnected, or the window is full), it moves the
+ *       oldest unsent records to the spool; {@code record()} only wakes it for that (one
+ *       volatile flag, no allocation, no I/O). The thread spills between network operations:
+ *       while it is blocked in one (a connect, up to {@code connectTimeout}; waiting for a
+ *       WELCOME or a stalled write, up to {@code readTimeout}), or if the training loop
+ *       outruns the disk, the ring alone absorbs records and may still drop its oldest.
+ *   <li><b>Draining.</b> Spooled records are sent before any record still in the ring, oldest
+ *       first, as soon as the window has room. A record leaves the spool when the monitor
+ *       acknowledges it, not when it is sent.
+ *   <li><b>Bound.</b> When the spool holds {@code maxBytes}, its oldest segment (an eighth of
+ *       the spool) is deleted; its records not yet sent are counted as dropped.
+ *   <li><b>Close.</b> {@link #close()} first tries to deliver as without a spool; whatever is
+ *       still undelivered at the deadline (in the ring, or sent but unacknowledged) is appended
+ *       to the spool, which is then fsynced: {@link #spooledCount()} says how many.
+ *   <li><b>Restart.</b> A new agent process of the same run and rank given the same directory
+ *       recovers the spool at {@link Builder#build()} and sends its records before its own,
+ *       after its own HELLO, under its own new session: seqs start again at 1, as for any
+ *       restart (the monitor marks a rewind and continues the run). Records the old process
+ *       had sent without an ACK may thus reach the monitor twice, once per session; a restart
+ *       from a checkpoint repeats steps the same way. Two live agents cannot share a spool: the
+ *       second one's {@code build()} fails (a lock file, released by the OS when a process
+ *       dies).
+ *   <li><b>Crash.</b> What survives a crash (kill -9, OOM) of the process is what is in the
+ *       spool: records spilled (handed to the OS after every spill) and, after a clean close,
+ *       everything undelivered. Records still only in memory at the crash — the ring's
+ *       backlog (under half its capacity while spilling keeps up) and the in-flight records
+ *       that did not come from the spool — are lost.
+ *       A power failure can also lose the spool's tail since the last fsync (at close); a torn
+ *       or corrupt tail is truncated at the next start, with a warning, never a crash. Records
+ *       acknowledged in the last 200 ms before a crash may be sent again by the next process
+ *       (the spool's checkpoint is written at most every 200 ms).
+ *   <li><b>Errors.</b> A disk error logs once and turns the spool off for this agent; the
+ *       training loop never sees it. A run the monitor refuses leaves its spool as it is, for a
+ *       later agent with a corrected configuration; its new records are dropped as without a
+ *       spool.
+ *   <li><b>{@code agent_dropped}.</b> Spooled records carry the count of the agent that sends
+ *       them, taken at send time; a restarted agent counts from 0.
+ * </ul>
  *
  * <p>Record timestamps are taken in {@code record()}: Unix epoch nanoseconds from a monotonic
  * clock anchored to the wall clock.
@@ -112,15 +162,18 @@ public final class ErgowatchAgent implements AutoCloseable {
   private final AtomicBoolean warnedAfterClose = new AtomicBoolean();
   private volatile boolean closed;
 
-  private ErgowatchAgent(AgentConfig config) {
+  private final Spool spool;
+
+  private ErgowatchAgent(AgentConfig config, Spool spool) {
     this.config = config;
+    this.spool = spool;
     List<String> all = config.hello().series();
     this.userSeries = all.subList(0, config.userSeries());
     this.seriesCount = config.userSeries();
     this.buffer = new MemoryRecordBuffer(config.bufferCapacity(), seriesCount);
     int words = (seriesCount + 63) >>> 6;
     this.idScratch = ThreadLocal.withInitial(() -> new long[words]);
-    this.loop = new NetworkLoop(config, buffer, clock, new SplittableRandom(new SecureRandom().nextLong()));
+    this.loop = new NetworkLoop(config, buffer, clock, new SplittableRandom(new SecureRandom().nextLong()), spool);
     this.thread = new Thread(loop, "ergowatch-agent-" + config.hello().run());
     thread.setDaemon(true);
     loop.bind(thread);
@@ -312,12 +365,33 @@ public final class ErgowatchAgent implements AutoCloseable {
   }
 
   /**
-   * Records dropped so far: overwritten in a full buffer, recorded after close, or undelivered
-   * when the agent closed or the monitor refused the run. May lag by a few records while the
-   * network thread is moving records; exact once the agent is idle or closed.
+   * Records dropped so far: overwritten in a full buffer (and, with a spool, deleted from a full
+   * spool), recorded after close, or undelivered when the agent closed or the monitor refused
+   * the run and not kept in the spool. May lag by a few records while the network thread is
+   * moving records; exact once the agent is idle or closed. Once closed, {@code recordedCount()
+   * + inherited − ackedCount() − spooledCount()}, where inherited counts the records of an
+   * earlier agent process found in the spool.
    */
   public long droppedCount() {
     return loop.droppedCount();
+  }
+
+  /**
+   * Records in the spool not yet acknowledged by the monitor: 0 without a spool. After the
+   * agent ended, the records it left in the spool for the next agent of this run and rank.
+   */
+  public long spooledCount() {
+    return loop.spooledCount();
+  }
+
+  /** Records waiting in the in-memory ring (not yet in the window or the spool): tests. */
+  long bufferedCount() {
+    return buffer.pendingCount();
+  }
+
+  /** Records of an earlier agent process this agent found in its spool at build(): tests. */
+  long inheritedCount() {
+    return loop.inheritedCount();
   }
 
   /** The current session id (a new one replaces it if the monitor lost acknowledged records). */
@@ -349,6 +423,22 @@ public final class ErgowatchAgent implements AutoCloseable {
     return loop.terminated();
   }
 
+  /**
+   * Tests: ends the agent as if its process were killed. The network thread stops at once;
+   * nothing more is sent, and nothing more is written to the spool (records only in memory are
+   * lost); the spool's lock is released, as the OS would. Later record() calls are dropped.
+   */
+  void simulateCrash() {
+    closed = true;
+    closeStarted.set(true);
+    loop.crash();
+    try {
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private void start() {
     thread.start();
   }
@@ -356,7 +446,8 @@ public final class ErgowatchAgent implements AutoCloseable {
   @Override
   public String toString() {
     return "ErgowatchAgent[run=" + config.hello().run() + ", rank=" + config.hello().rank() + "/"
-        + config.hello().world() + ", monitor=" + config.address() + "]";
+        + config.hello().world() + ", monitor=" + config.address() + (spool == null ? "" : ", spool=" + spool.dir())
+        + "]";
   }
 
   // ---- builder ------------------------------------------------------------------------------------
@@ -388,6 +479,8 @@ public final class ErgowatchAgent implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration readTimeout = Duration.ofSeconds(30);
     private Duration closeTimeout = Duration.ofSeconds(10);
+    private Path spoolDir;
+    private long spoolMaxBytes;
 
     private Builder() {}
 
@@ -575,10 +668,53 @@ public final class ErgowatchAgent implements AutoCloseable {
     }
 
     /**
-     * Validates the whole configuration, starts the network thread and returns at once.
+     * Keeps unacknowledged records on disk when memory does not hold them. Off by default: without
+     * it, a full buffer drops its oldest unsent records.
      *
-     * @throws IllegalArgumentException if run or series are missing, or the HELLO would exceed
-     *     the default max_frame
+     * <p>The agent uses the subdirectory {@code <run>.rank-<rank>} of {@code dir} (created if
+     * needed; {@code :} in the run id is written {@code %3A}), so the runs and ranks sharing a
+     * directory never mix. Only the network thread reads and writes it; {@code record()} never
+     * touches the disk. What it does:
+     * <ul>
+     *   <li>When the buffer is half full and its records cannot be sent (monitor away, or slow to
+     *       acknowledge), the network thread moves the oldest ones to the spool; it sends spooled
+     *       records first (oldest first, before newer buffered ones) once it can.
+     *   <li>Only when the spool holds {@code maxBytes} are records dropped: the oldest eighth of
+     *       the spool (one segment) at a time, counted in {@link #droppedCount()} and {@code
+     *       agent_dropped}.
+     *   <li>{@link ErgowatchAgent#close()} moves everything still undelivered to the spool
+     *       instead of dropping it.
+     *   <li>At {@link #build()}, records left in the spool by an earlier process of the same run
+     *       and rank are recovered (a torn or corrupt tail is truncated with a warning) and sent
+     *       first, after this agent's own HELLO and under its new session, numbered from seq 1.
+     * </ul>
+     * {@code build()} reads the spool once (recovery), on the calling thread. See the class
+     * comment for what survives a crash.
+     *
+     * @param dir the directory for spools; may be shared by the runs and ranks on a machine
+     * @param maxBytes disk bytes this run and rank's spool may take, at least 64 KiB (and
+     *     8 of its largest records with many series)
+     * @throws IllegalArgumentException if maxBytes is below 64 KiB
+     */
+    public Builder spool(Path dir, long maxBytes) {
+      Objects.requireNonNull(dir, "spool dir");
+      if (maxBytes < Spool.MIN_BYTES) {
+        throw new IllegalArgumentException("spool maxBytes must be >= " + Spool.MIN_BYTES + " (64 KiB), got "
+            + maxBytes);
+      }
+      this.spoolDir = dir;
+      this.spoolMaxBytes = maxBytes;
+      return this;
+    }
+
+    /**
+     * Validates the whole configuration, opens the spool (if any), starts the network thread and
+     * returns at once.
+     *
+     * @throws IllegalArgumentException if run or series are missing, the HELLO would exceed the
+     *     default max_frame, or the spool's maxBytes is too small for this run's records
+     * @throws IllegalStateException if another live agent uses the spool of this run and rank
+     * @throws UncheckedIOException if the spool directory cannot be created, locked or read
      */
     public ErgowatchAgent build() {
       if (run == null) {
@@ -616,7 +752,25 @@ public final class ErgowatchAgent implements AutoCloseable {
       AgentConfig config = new AgentConfig(host, port, hello, u, capacity, inFlight,
           batchMax, flushInterval.toNanos(), heartbeatInterval.toNanos(), backoffInitial.toNanos(),
           backoffMax.toNanos(), connectTimeout.toNanos(), readTimeout.toNanos(), closeTimeout.toNanos());
-      ErgowatchAgent agent = new ErgowatchAgent(config);
+      Spool spool = null;
+      if (spoolDir != null) {
+        List<String> user = List.copyOf(series);
+        long min = Spool.minBytes(run, user);
+        if (spoolMaxBytes < min) {
+          throw new IllegalArgumentException("spool maxBytes " + spoolMaxBytes + " is too small for records of " + u
+              + " series: at least " + min);
+        }
+        spool = Spool.open(spoolDir, run, rank, user, spoolMaxBytes, sessionId);
+      }
+      ErgowatchAgent agent;
+      try {
+        agent = new ErgowatchAgent(config, spool);
+      } catch (RuntimeException | Error e) {
+        if (spool != null) {
+          spool.abandon();
+        }
+        throw e;
+      }
       agent.start();
       return agent;
     }

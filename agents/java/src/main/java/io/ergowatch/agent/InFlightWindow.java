@@ -72,6 +72,32 @@ final class InFlightWindow {
     out.put(frames, s * stride, lengths[s]);
   }
 
+  /**
+   * Decodes the record of {@code seq} (in the window) back into {@code out}, leaving out the
+   * series {@code skipId} (agent_dropped, which is filled at send time). Allocates nothing.
+   */
+  void readRecord(long seq, PendingRecord out, int skipId) {
+    check(seq);
+    int s = slot(seq);
+    int at = s * stride + SEQ_OFFSET + 8;
+    view.limit(frames.length);
+    out.step = view.getLong(at);
+    out.timeNanos = view.getLong(at + 8);
+    int count = view.getShort(at + 16) & 0xFFFF;
+    int p = at + 18;
+    int n = 0;
+    for (int i = 0; i < count; i++, p += Codec.STEP_ENTRY_BYTES) {
+      int id = view.getShort(p) & 0xFFFF;
+      if (id != skipId) {
+        out.ids[n] = id;
+        out.values[n] = view.getDouble(p + 2);
+        n++;
+      }
+    }
+    out.count = n;
+    out.position = positions[s];
+  }
+
   /** The buffer position of the record with this seq (in the window). */
   long positionOf(long seq) {
     check(seq);

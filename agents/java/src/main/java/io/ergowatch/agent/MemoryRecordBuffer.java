@@ -269,6 +269,12 @@ final class MemoryRecordBuffer implements RecordBuffer {
   }
 
   @Override
+  public long pendingCount() {
+    long n = head.get() - tail;
+    return n <= 0 ? 0 : Math.min(n, capacity);
+  }
+
+  @Override
   public boolean hasPending() {
     return head.get() > tail;
   }

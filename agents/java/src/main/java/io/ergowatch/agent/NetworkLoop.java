@@ -36,6 +36,20 @@ import org.slf4j.LoggerFactory;
  * the window never drops any. So the seqs of a session are exactly 1..last without holes, and
  * every seq above the monitor's acked_seq is still in the window for a resend.
  *
+ * <p>With a {@link Spool}, this thread is the only one that touches the disk. When the ring's
+ * backlog reaches half its capacity and the records cannot go into the window (disconnected,
+ * or the window is full), it spills them, oldest first, to the spool ({@link #spill});
+ * {@code record()} wakes it for that ({@link #signal}). It takes records from the spool before
+ * the ring, so they leave in record order. Order on disk: the spool always holds a prefix of
+ * the unacknowledged records, in order: before the first ring record is spilled, the window's
+ * records that have no copy on disk yet (seqs above {@code diskSeq}) are appended, and while
+ * the spool has records to take, nothing is taken from the ring. So appending at close (the
+ * window's rest, then the ring) keeps the order, and the records in flight that came from the
+ * spool ({@code (acked, diskSeq]}) are exactly the newest ones it handed out, which is how
+ * ACKs are passed on to it ({@link Spool#acknowledge}). At close everything undelivered goes to
+ * the spool for the next agent process; a spool I/O error turns the spool off, never this
+ * thread.
+ *
  * <p>Must never block a producer, log a stack trace for an expected network condition, or
  * retry a run the monitor refused.
  */
@@ -60,6 +74,10 @@ final class NetworkLoop implements Runnable {
   private final RandomGenerator random;
   private final int droppedSeriesId;
   private final String address;
+  /** Null when the agent has no spool. */
+  private final Spool spool;
+  /** Ring backlog at which records are spilled to the spool; 0 without a spool. */
+  private final long spillAt;
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicBoolean sleeping = new AtomicBoolean();
   private final AtomicInteger waiters = new AtomicInteger();
@@ -88,6 +106,10 @@ final class NetworkLoop implements Runnable {
   private volatile Bye bye = new Bye(Bye.Status.COMPLETED, "");
   private volatile long closeDeadline;
   private volatile boolean stopped;
+  /** Test hook: end as a killed process would, leaving the spool as it is on disk. */
+  private volatile boolean crashed;
+  /** Set by a producer that found the ring's backlog at {@code spillAt}; cleared before parking. */
+  private volatile boolean spillWanted;
 
   // Network thread only.
   private long highestSentSeq;
@@ -98,9 +120,13 @@ final class NetworkLoop implements Runnable {
   private boolean attemptedSinceClose;
   private long droppedLogged;
   private long lastDropLog;
+  /** Window seqs up to this one have a copy in the spool (those above acked are the newest taken from it). */
+  private long diskSeq;
 
-  NetworkLoop(AgentConfig config, RecordBuffer buffer, EpochClock clock, RandomGenerator random) {
+  NetworkLoop(AgentConfig config, RecordBuffer buffer, EpochClock clock, RandomGenerator random, Spool spool) {
     this.config = config;
+    this.spool = spool;
+    this.spillAt = spool == null ? 0 : Math.max(1, buffer.capacity() / 2);
     this.buffer = buffer;
     this.clock = clock;
     this.random = random;
@@ -138,6 +164,7 @@ final class NetworkLoop implements Runnable {
           // Otherwise reconnect: a run it knows should end with a BYE.
           break;
         }
+        spillIfBacklog();
         Connection c = connect();
         if (c != null && stream(c)) {
           break;
@@ -235,6 +262,7 @@ final class NetworkLoop implements Runnable {
       long base = window.acked();
       window.renumberFromOne();
       highestSentSeq = Math.max(0, highestSentSeq - base);
+      diskSeq = Math.max(0, diskSeq - base);
       newSession();
       ackedSeq = 0;
       publishProgress();
@@ -251,6 +279,7 @@ final class NetworkLoop implements Runnable {
     } else {
       ackedRecords += window.release(a);
     }
+    spoolAcknowledge();
     ackedSeq = window.acked();
     publishProgress();
     return true;
@@ -287,11 +316,18 @@ final class NetworkLoop implements Runnable {
     discardAll();
   }
 
-  /** Gives up on the records in flight: counted as dropped, never as acknowledged. */
+  /**
+   * Gives up on the records in flight: counted as dropped, never as acknowledged; those with a
+   * copy in the spool stay there, to be taken again (by the next agent process).
+   */
   private void dropInFlight() {
-    long n = window.size();
+    long onDisk = spoolUsable() ? Math.max(0, diskSeq - window.acked()) : 0;
+    long n = window.size() - onDisk;
     window.release(window.last());
     windowDrops += n;
+    if (spoolUsable()) {
+      spool.untake();
+    }
   }
 
   private void unreachable(String reason) {
@@ -299,8 +335,9 @@ final class NetworkLoop implements Runnable {
     long delay = backoff.nextDelayNanos();
     if (!outage) {
       outage = true;
-      log.warn("ergowatch: cannot reach the monitor at {}: {}; retrying in {} ms, buffering up to {} records",
-          address, reason, millis(delay), buffer.capacity());
+      log.warn("ergowatch: cannot reach the monitor at {}: {}; retrying in {} ms, buffering up to {} records{}",
+          address, reason, millis(delay), buffer.capacity(), spool == null ? ""
+              : ", then spooling up to " + spool.maxBytes() + " bytes in " + spool.dir());
     } else {
       log.debug("ergowatch: cannot reach the monitor at {}: {}; retrying in {} ms", address, reason, millis(delay));
     }
@@ -320,6 +357,9 @@ final class NetworkLoop implements Runnable {
         return;
       }
       logDrops(now);
+      if (spillIfBacklog()) {
+        continue;
+      }
       LockSupport.parkNanos(this, limit - now);
     }
   }
@@ -367,7 +407,7 @@ final class NetworkLoop implements Runnable {
           sendSeq = window.acked() + 1;
         }
         boolean closingNow = closing;
-        if (closingNow && (sendSeq > window.last() && !buffer.hasPending() || now - closeDeadline >= 0)) {
+        if (closingNow && (sendSeq > window.last() && !hasUnsent() || now - closeDeadline >= 0)) {
           // Everything is on the wire (or time is up): the final ACK of the BYE covers it.
           if (batched > 0) {
             c.write(batch.array(), 0, batch.position());
@@ -395,7 +435,12 @@ final class NetworkLoop implements Runnable {
             windowFull = true;
             break;
           }
-          if (!buffer.take(pending)) {
+          // The spool holds older records than the ring: it goes first.
+          boolean fromSpool = spool != null && spool.hasUntaken();
+          if (fromSpool ? !spool.take(pending) : !buffer.take(pending)) {
+            if (fromSpool && !spool.hasUntaken()) {
+              continue; // the rest of the spool was unreadable (counted): on with the ring
+            }
             break;
           }
           appendDropped(pending);
@@ -403,6 +448,9 @@ final class NetworkLoop implements Runnable {
             lastAckProgress = now;
           }
           window.append(pending);
+          if (fromSpool) {
+            diskSeq = window.last();
+          }
         }
         publishProgress();
 
@@ -435,7 +483,10 @@ final class NetworkLoop implements Runnable {
         if (batched > 0) {
           parkUntil(earlier(due, batchStart + flushInterval)); // lingering for a fuller batch
         } else if (windowFull) {
-          parkUntil(due); // the reader wakes us on ACK
+          if (spillIfBacklog()) {
+            continue; // the monitor is slow: the ring's backlog went to the spool
+          }
+          parkUntil(due); // the reader wakes us on ACK, record() when the ring needs a spill
         } else if (buffer.hasPending()) {
           LockSupport.parkNanos(this, CLAIMED_WAIT_NANOS); // a producer is mid-copy
         } else {
@@ -468,7 +519,65 @@ final class NetworkLoop implements Runnable {
           address, a, window.last());
     }
     ackedRecords += window.release(a);
+    spoolAcknowledge();
     ackedSeq = window.acked();
+    publishProgress();
+  }
+
+  /** Passes ACKs on to the spool: of the records taken from it, those still in flight stay. */
+  private void spoolAcknowledge() {
+    if (spool != null) {
+      spool.acknowledge(Math.max(0, diskSeq - window.acked()));
+    }
+  }
+
+  private boolean spoolUsable() {
+    return spool != null && spool.usable();
+  }
+
+  /**
+   * Spills when the ring's backlog has reached {@code spillAt}; clears the producers' wake-up
+   * request first, so a request made after this check wakes the next park.
+   *
+   * @return true if it spilled
+   */
+  private boolean spillIfBacklog() {
+    if (spillAt == 0) {
+      return false;
+    }
+    spillWanted = false;
+    if (!spoolUsable() || buffer.pendingCount() < spillAt) {
+      return false;
+    }
+    spill(false);
+    return true;
+  }
+
+  /**
+   * Moves the ring's oldest unsent records to the spool: the backlog seen now, or everything
+   * (at close). First, if the spool has nothing left to take, the window's records without a
+   * copy on disk go there (as taken), so that the spool stays a prefix of the unacknowledged
+   * records in order. Then hands the appends to the OS.
+   */
+  private void spill(boolean everything) {
+    spillWanted = false;
+    if (!spoolUsable()) {
+      return;
+    }
+    if (!spool.hasUntaken()) {
+      for (long seq = Math.max(diskSeq, window.acked()) + 1; seq <= window.last(); seq++) {
+        window.readRecord(seq, pending, droppedSeriesId);
+        if (!spool.append(pending, true)) {
+          return; // the spool failed (logged): the window keeps its records
+        }
+        diskSeq = seq;
+      }
+    }
+    long n = everything ? Long.MAX_VALUE : buffer.pendingCount();
+    while (n-- > 0 && spool.usable() && buffer.take(pending)) {
+      spool.append(pending, false);
+    }
+    spool.flush();
     publishProgress();
   }
 
@@ -532,7 +641,12 @@ final class NetworkLoop implements Runnable {
   // ---- progress and shutdown ----------------------------------------------------------------
 
   private boolean hasWork() {
-    return buffer.hasPending() || !window.isEmpty();
+    return hasUnsent() || !window.isEmpty();
+  }
+
+  /** Records not yet in the window: in the ring or waiting in the spool. */
+  private boolean hasUnsent() {
+    return buffer.hasPending() || spool != null && spool.hasUntaken();
   }
 
   private void discardAll() {
@@ -542,7 +656,13 @@ final class NetworkLoop implements Runnable {
 
   /** Publishes how far records are settled; ackedSeq is published only where ACKs apply. */
   private void publishProgress() {
-    settled = window.isEmpty() ? buffer.consumedPosition() : window.positionOf(window.acked() + 1);
+    if (!window.isEmpty()) {
+      settled = window.positionOf(window.acked() + 1);
+    } else if (spool != null && spool.hasUntaken()) {
+      settled = Math.min(spool.nextPosition(), buffer.consumedPosition());
+    } else {
+      settled = buffer.consumedPosition();
+    }
     if (waiters.get() > 0) {
       synchronized (progressLock) {
         progressLock.notifyAll();
@@ -553,8 +673,14 @@ final class NetworkLoop implements Runnable {
   private void logDrops(long now) {
     long d = totalDropped();
     if (d > droppedLogged && (lastDropLog == 0 || now - lastDropLog >= DROP_LOG_INTERVAL_NANOS)) {
-      log.warn("ergowatch: buffer of run {} is full ({} records): dropped the oldest unsent records, {} so far",
-          hello.run(), buffer.capacity(), d);
+      if (spool == null) {
+        log.warn("ergowatch: buffer of run {} is full ({} records): dropped the oldest unsent records, {} so far",
+            hello.run(), buffer.capacity(), d);
+      } else {
+        log.warn("ergowatch: buffer ({} records) and spool ({} of {} bytes in {}) of run {} could not hold the backlog:"
+            + " dropped the oldest unsent records, {} so far", buffer.capacity(), spool.bytes(), spool.maxBytes(),
+            spool.dir(), hello.run(), d);
+      }
       droppedLogged = d;
       lastDropLog = now | 1L;
     }
@@ -567,20 +693,44 @@ final class NetworkLoop implements Runnable {
     }
     current = null;
     connected = false;
-    long unsent = buffer.discardAll();
+    long unsent;
     long unacked = window.size();
-    dropInFlight();
+    if (spool != null && crashed) {
+      spool.abandon(); // as a killed process: what is on disk stays, memory is lost
+      unsent = buffer.discardAll();
+      window.release(window.last());
+    } else if (spoolUsable() && refusal == null) {
+      unsent = buffer.pendingCount();
+      spill(true); // everything undelivered, in order, for the next agent process
+      dropInFlight();
+      unsent += buffer.discardAll(); // only if the spool failed meanwhile
+      spool.close();
+    } else {
+      unsent = buffer.discardAll();
+      dropInFlight();
+      if (spool != null) {
+        spool.close();
+      }
+    }
     terminated = true;
     publishProgress();
     synchronized (progressLock) {
       progressLock.notifyAll();
     }
-    if (unsent + unacked > 0 && refusal == null) {
+    long kept = spooledCount();
+    if (kept > 0 && !crashed) {
+      log.warn("ergowatch: run {} rank {} closed with {} records the monitor never acknowledged: they are kept in the"
+          + " spool {}, and the next agent of this run and rank sends them", hello.run(), hello.rank(), kept,
+          spool.dir());
+    } else if (unsent + unacked > 0 && refusal == null) {
       log.warn("ergowatch: run {} closed with {} records undelivered ({} never sent, {} not acknowledged)",
           hello.run(), unsent + unacked, unsent, unacked);
     }
-    log.info("ergowatch: run {} closed: {} records recorded, {} acknowledged, {} dropped",
-        hello.run(), recordedCount(), ackedRecords, droppedCount());
+    long inherited = inheritedCount();
+    log.info("ergowatch: run {} closed: {} records recorded{}, {} acknowledged, {} dropped{}",
+        hello.run(), recordedCount(),
+        inherited > 0 ? " (and " + inherited + " of an earlier agent, from the spool)" : "",
+        ackedRecords, droppedCount(), spool != null ? ", " + kept + " kept in the spool" : "");
   }
 
   // ---- called from other threads ------------------------------------------------------------
@@ -588,6 +738,9 @@ final class NetworkLoop implements Runnable {
   /** Wakes the network thread if it sleeps for lack of records; cheap when it does not. */
   void signal() {
     if (sleeping.get() && sleeping.compareAndSet(true, false)) {
+      LockSupport.unpark(thread);
+    } else if (spillAt > 0 && !spillWanted && buffer.pendingCount() >= spillAt) {
+      spillWanted = true; // the ring is half full: time to move its oldest records to the spool
       LockSupport.unpark(thread);
     }
   }
@@ -612,6 +765,12 @@ final class NetworkLoop implements Runnable {
       c.fail("agent stopped");
     }
     LockSupport.unpark(thread);
+  }
+
+  /** Test hook: stops like a killed process, without writing anything more to the spool. */
+  void crash() {
+    crashed = true;
+    stop();
   }
 
   void forceReconnect() {
@@ -686,13 +845,23 @@ final class NetworkLoop implements Runnable {
 
   long droppedCount() {
     if (terminated) {
-      return recordedCount() - ackedRecords;
+      return recordedCount() + inheritedCount() - ackedRecords - spooledCount();
     }
     return totalDropped();
   }
 
   private long totalDropped() {
-    return buffer.droppedCount() + windowDrops + rejected.get();
+    return buffer.droppedCount() + windowDrops + rejected.get() + (spool == null ? 0 : spool.droppedCount());
+  }
+
+  /** Records in the spool not yet acknowledged (after the end: kept for the next agent). */
+  long spooledCount() {
+    return spool == null ? 0 : spool.liveCount();
+  }
+
+  /** Records of an earlier agent process found in the spool at start. */
+  long inheritedCount() {
+    return spool == null ? 0 : spool.inherited();
   }
 
   /** Why the monitor refused this run ("CODE message"), or null. */

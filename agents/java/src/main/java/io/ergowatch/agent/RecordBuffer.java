@@ -14,9 +14,10 @@ package io.ergowatch.agent;
  * the network thread numbers them when it sends them, so a dropped record never leaves a gap
  * in the seq numbering (see {@link ErgowatchAgent}).
  *
- * <p>{@link MemoryRecordBuffer} is the in-memory implementation. docs/protocol.md plans a
- * spool file behind the memory bound; it fits behind this interface (memory first, then the
- * spool, dropping the oldest only when both are full).
+ * <p>{@link MemoryRecordBuffer} is the in-memory implementation. The spool on disk ({@link
+ * Spool}) is not behind this interface: the network thread moves records from the buffer to
+ * the spool when the buffer fills, and back out of it (oldest first) when it can send, because
+ * only that thread may touch the disk and the spool must also take in-flight records at close.
  *
  * <p>Implementations trust their input: the agent validates ids, counts and steps first.
  */
@@ -46,6 +47,12 @@ interface RecordBuffer {
 
   /** Records lost so far because the buffer was full (or, rarely, producers collided). */
   long droppedCount();
+
+  /**
+   * Puts not yet taken or dropped, at most {@link #capacity()}; any thread (the agent reads it in
+   * {@code record()} to wake the network thread for a spill). May be stale by a few records.
+   */
+  long pendingCount();
 
   /** True when some put has not been taken or dropped yet. */
   boolean hasPending();

@@ -107,17 +107,32 @@ final class FakeMonitor implements AutoCloseable {
   private final List<String> violations = new CopyOnWriteArrayList<>();
   private final AtomicInteger duplicates = new AtomicInteger();
   private volatile Thread acceptor;
+  private volatile boolean closed;
   volatile boolean autoAck = true;
   /** Answers a HELLO with an ERROR instead of a WELCOME when it returns non-null. */
   volatile Function<Hello, ErrorFrame> refuse = h -> null;
 
   private FakeMonitor() throws IOException {
-    server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    this(0);
+  }
+
+  private FakeMonitor(int port) throws IOException {
+    server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
   }
 
   /** A monitor that accepts connections at once. */
   static FakeMonitor started() throws IOException {
     FakeMonitor m = new FakeMonitor();
+    m.start();
+    return m;
+  }
+
+  /**
+   * A monitor that comes up on a given port (one from {@link #closedPort()}, where an agent has
+   * been failing to connect) and accepts at once.
+   */
+  static FakeMonitor startedOn(int port) throws IOException {
+    FakeMonitor m = new FakeMonitor(port);
     m.start();
     return m;
   }
@@ -210,6 +225,12 @@ final class FakeMonitor implements AutoCloseable {
     while (!server.isClosed()) {
       try {
         Socket s = server.accept();
+        if (closed) {
+          // On Linux a thread blocked in accept() keeps the listening socket alive after
+          // close(), so a client may still get in: turn it away, as a closed monitor would.
+          closeQuietly(s);
+          return;
+        }
         s.setTcpNoDelay(true);
         Conn c = new Conn(s);
         connections.add(c);
@@ -289,6 +310,7 @@ final class FakeMonitor implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closed = true;
     server.close();
     dropConnections();
   }

@@ -98,4 +98,34 @@ class InFlightWindowTest {
     assertThat(w.append(record(1, 1, 1))).isEqualTo(51);
     assertThat(frame(w, 51).seq()).isEqualTo(51);
   }
+
+  @Test
+  void readRecordDecodesAFrameBackWithoutAgentDroppedAndAfterARenumbering() {
+    InFlightWindow w = new InFlightWindow(4, 3);
+    PendingRecord r = new PendingRecord(3);
+    r.position = 42;
+    r.step = 7;
+    r.timeNanos = 123;
+    r.count = 3;
+    r.ids[0] = 0;
+    r.values[0] = Double.longBitsToDouble(0x7ff8_0000_0000_0123L);
+    r.ids[1] = 1;
+    r.values[1] = -0.0;
+    r.ids[2] = 2; // agent_dropped, filled at send time
+    r.values[2] = 5;
+    w.append(record(1, 1, 1));
+    w.append(r);
+    w.release(1);
+    w.renumberFromOne();
+
+    PendingRecord out = new PendingRecord(3);
+    w.readRecord(1, out, 2);
+    assertThat(out.position).isEqualTo(42);
+    assertThat(out.step).isEqualTo(7);
+    assertThat(out.timeNanos).isEqualTo(123);
+    assertThat(out.count).isEqualTo(2);
+    assertThat(out.ids).startsWith(0, 1);
+    assertThat(Double.doubleToRawLongBits(out.values[0])).isEqualTo(0x7ff8_0000_0000_0123L);
+    assertThat(Double.doubleToRawLongBits(out.values[1])).isEqualTo(Double.doubleToRawLongBits(-0.0));
+  }
 }

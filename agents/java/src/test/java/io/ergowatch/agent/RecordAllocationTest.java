@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * record() allocates nothing in steady state: measured with the JVM's per-thread allocation
@@ -57,6 +59,35 @@ class RecordAllocationTest {
     }
     long allocated = threads.getCurrentThreadAllocatedBytes() - before;
     assertThat(allocated).isLessThan(BOUND_BYTES);
+  }
+
+  /**
+   * With a spool and no monitor, record() also checks the ring's backlog and wakes the network
+   * thread to spill (which writes files, allocating on its own thread): still nothing allocated
+   * by the caller.
+   */
+  @Test
+  void recordDoesNotAllocateWhileTheNetworkThreadSpills(@TempDir Path spoolRoot) throws Exception {
+    ErgowatchAgent spooling = ErgowatchAgent.builder().address("127.0.0.1:" + FakeMonitor.closedPort())
+        .run("alloc-spool").series("loss", "grad_sq", "lr").bufferCapacity(4_096)
+        .spool(spoolRoot, 4L << 20).closeTimeout(Duration.ofMillis(50)).build();
+    try {
+      double[] v = {1, 2, 3};
+      for (int i = 0; i < 200_000; i++) {
+        v[0] = i;
+        spooling.record(i, v);
+      }
+      long before = threads.getCurrentThreadAllocatedBytes();
+      for (int i = 0; i < 100_000; i++) {
+        v[0] = i;
+        spooling.record(i, v);
+      }
+      long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+      assertThat(allocated).isLessThan(BOUND_BYTES);
+      Await.until("some records spooled", () -> spooling.spooledCount() > 0);
+    } finally {
+      spooling.close();
+    }
   }
 
   @Test
