@@ -9,6 +9,7 @@ import io.ergowatch.protocol.Hello;
  * @param port monitor port
  * @param hello the HELLO of the first session; {@code series} ends with {@code agent_dropped}
  * @param userSeries how many series {@code record()} takes (all but {@code agent_dropped})
+ * @param tls socket factory for TLS to the monitor; null for plain TCP
  */
 record AgentConfig(
     String host,
@@ -24,7 +25,8 @@ record AgentConfig(
     long backoffMaxNanos,
     long connectTimeoutNanos,
     long readTimeoutNanos,
-    long closeTimeoutNanos) {
+    long closeTimeoutNanos,
+    javax.net.ssl.SSLSocketFactory tls) {
 
   /** "host:port" for log lines. */
   String address() {

@@ -54,11 +54,30 @@ final class Connection {
    */
   static Connection open(Socket socket, InetSocketAddress target, String address, int connectTimeoutMs,
       int readTimeoutMs, Thread owner) throws IOException {
+    return open(socket, target, address, connectTimeoutMs, readTimeoutMs, owner, null);
+  }
+
+  /**
+   * As above; with {@code tls} the connected socket is wrapped in TLS and the handshake done
+   * here, with host-name verification (closing {@code socket} still aborts it).
+   */
+  static Connection open(Socket socket, InetSocketAddress target, String address, int connectTimeoutMs,
+      int readTimeoutMs, Thread owner, javax.net.ssl.SSLSocketFactory tls) throws IOException {
     try {
       socket.setTcpNoDelay(true);
       socket.setKeepAlive(true);
       socket.setSoTimeout(readTimeoutMs);
       socket.connect(target, connectTimeoutMs);
+      if (tls != null) {
+        javax.net.ssl.SSLSocket ssl = (javax.net.ssl.SSLSocket) tls.createSocket(socket, target.getHostString(),
+            target.getPort(), true);
+        javax.net.ssl.SSLParameters params = ssl.getSSLParameters();
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        ssl.setSSLParameters(params);
+        ssl.setSoTimeout(readTimeoutMs);
+        ssl.startHandshake();
+        return new Connection(ssl, address, owner);
+      }
       return new Connection(socket, address, owner);
     } catch (IOException e) {
       closeQuietly(socket);

@@ -480,6 +480,7 @@ public final class ErgowatchAgent implements AutoCloseable {
     private Duration readTimeout = Duration.ofSeconds(30);
     private Duration closeTimeout = Duration.ofSeconds(10);
     private Path spoolDir;
+    private javax.net.ssl.SSLContext tls;
     private long spoolMaxBytes;
 
     private Builder() {}
@@ -668,6 +669,25 @@ public final class ErgowatchAgent implements AutoCloseable {
     }
 
     /**
+     * Connects over TLS with this context (its trust managers decide which monitor certificates are
+     * accepted; the host name is verified against the certificate). For a monitor started with
+     * {@code tls-keystore}.
+     */
+    public Builder tls(javax.net.ssl.SSLContext context) {
+      this.tls = Objects.requireNonNull(context, "tls context");
+      return this;
+    }
+
+    /** Connects over TLS, trusting the JVM's default trust store. */
+    public Builder tls() {
+      try {
+        return tls(javax.net.ssl.SSLContext.getDefault());
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException("no default TLS context in this JVM", e);
+      }
+    }
+
+    /**
      * Keeps unacknowledged records on disk when memory does not hold them. Off by default: without
      * it, a full buffer drops its oldest unsent records.
      *
@@ -751,7 +771,8 @@ public final class ErgowatchAgent implements AutoCloseable {
       int batchMax = (int) Math.min(batchMaxRecords, Math.max(1, MAX_BATCH_BYTES / Codec.stepFrameBytes(u + 1)));
       AgentConfig config = new AgentConfig(host, port, hello, u, capacity, inFlight,
           batchMax, flushInterval.toNanos(), heartbeatInterval.toNanos(), backoffInitial.toNanos(),
-          backoffMax.toNanos(), connectTimeout.toNanos(), readTimeout.toNanos(), closeTimeout.toNanos());
+          backoffMax.toNanos(), connectTimeout.toNanos(), readTimeout.toNanos(), closeTimeout.toNanos(),
+          tls == null ? null : tls.getSocketFactory());
       Spool spool = null;
       if (spoolDir != null) {
         List<String> user = List.copyOf(series);

@@ -195,7 +195,7 @@ final class NetworkLoop implements Runnable {
       }
       InetSocketAddress target = new InetSocketAddress(config.host(), config.port());
       c = Connection.open(socket, target, address, millis(config.connectTimeoutNanos()),
-          millis(config.readTimeoutNanos()), thread);
+          millis(config.readTimeoutNanos()), thread, config.tls());
       answer = c.handshake(helloBytes);
     } catch (IOException e) {
       close(c, socket);

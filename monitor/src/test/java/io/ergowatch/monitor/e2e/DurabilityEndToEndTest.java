@@ -158,6 +158,40 @@ class DurabilityEndToEndTest {
     assertSameAnalytics(actual, expected);
   }
 
+  @Test
+  void aRestartedTrainingProcessDeliversItsSpoolUnderANewSession() throws Exception {
+    int port = freePort();
+    Path spool = tmp.resolve("spool");
+    // Process 1: the monitor is away; 5000 records go to the spool and stay there at close.
+    try (ErgowatchAgent first = ErgowatchAgent.builder().address("127.0.0.1:" + port).run("spooled").series("loss")
+        .bufferCapacity(1024).spool(spool, 8L << 20).closeTimeout(Duration.ofMillis(500)).build()) {
+      for (int t = 0; t < 5000; t++) {
+        first.record(t, t);
+        if (t % 50 == 49) {
+          Thread.sleep(2); // a training loop's pace: the network thread spills the backlog as it grows
+        }
+      }
+      TestMonitor.await("the backlog spilled", Duration.ofSeconds(10), () -> first.spooledCount() >= 4000);
+      assertThat(first.droppedCount()).isZero();
+    }
+    // Process 2 (a restart from a checkpoint): a new session, the same spool; the monitor is up.
+    try (TestMonitor m = new TestMonitor(tmp.resolve("spool-monitor"), Map.of("ingest-port", Integer.toString(port)))) {
+      try (ErgowatchAgent second = ErgowatchAgent.builder().address("127.0.0.1:" + port).run("spooled").series("loss")
+          .spool(spool, 8L << 20).build()) {
+        for (int t = 5000; t < 6000; t++) {
+          second.record(t, t);
+        }
+        assertThat(second.flush(Duration.ofSeconds(30))).isTrue();
+        assertThat(second.droppedCount()).isZero();
+      }
+      var run = m.run("spooled").orElseThrow();
+      assertThat(run.steps()).isEqualTo(6000);
+      assertThat(run.lastStep()).isEqualTo(5999);
+      assertThat(run.series("loss").ergodicMean()).isEqualTo(5999 / 2.0);
+      assertThat(run.rewinds()).isZero(); // the monitor never saw the first session: nothing to rewind
+    }
+  }
+
   private String get(String url) throws IOException, InterruptedException {
     return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
         HttpResponse.BodyHandlers.ofString()).body();

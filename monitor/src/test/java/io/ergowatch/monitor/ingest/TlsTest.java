@@ -82,6 +82,20 @@ class TlsTest {
   }
 
   @Test
+  void theJavaAgentStreamsOverTls() throws Exception {
+    try (TestMonitor m = monitor("agent")) {
+      try (io.ergowatch.agent.ErgowatchAgent agent = io.ergowatch.agent.ErgowatchAgent.builder()
+          .address("127.0.0.1:" + m.ingestPort()).run("tls-agent").series("loss").tls(client).build()) {
+        for (int t = 0; t < 1000; t++) {
+          agent.record(t, 1.0 / (t + 1));
+        }
+        assertThat(agent.flush(java.time.Duration.ofSeconds(20))).isTrue();
+      }
+      assertThat(m.run("tls-agent").orElseThrow().steps()).isEqualTo(1000);
+    }
+  }
+
+  @Test
   void aPlaintextClientGetsNoWelcome() throws Exception {
     try (TestMonitor m = monitor("plain"); RawClient c = new RawClient(m.ingestPort())) {
       c.send(new Hello("plain-run", "", "", 1, 0, 1, Mode.REPLICATED, List.of("loss"), List.of()));
