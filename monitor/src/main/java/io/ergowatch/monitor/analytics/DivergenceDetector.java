@@ -1,5 +1,7 @@
 package io.ergowatch.monitor.analytics;
 
+import io.ergowatch.monitor.analytics.stats.Quantiles;
+
 /**
  * The DIVERGED rule of docs/math.md §5 for the loss: the median of the last 200 losses above
  * 10× the smallest such 200-step median seen so far, for 3 consecutive evaluations.
@@ -40,7 +42,7 @@ final class DivergenceDetector {
     sinceEvaluation = 0;
     System.arraycopy(ring, 0, scratch, 0, ring.length);
     int n = scratch.length;
-    double upper = select(scratch, n / 2);
+    double upper = Quantiles.select(scratch, n, n / 2);
     // After select, everything left of n/2 is <= upper: the lower middle is their maximum.
     lastMedian = (n % 2 == 1) ? upper : 0.5 * (max(scratch, n / 2) + upper);
     minMedian = Math.min(minMedian, lastMedian);
@@ -52,44 +54,6 @@ final class DivergenceDetector {
       consecutive = 0;
     }
     return fired();
-  }
-
-  /**
-   * Hoare's selection (quickselect) in place: returns the k-th smallest value and leaves the
-   * array partitioned around index k. O(n) on average, which is why it replaces a full sort
-   * that profiling showed to be the largest cost of this rule.
-   */
-  static double select(double[] a, int k) {
-    int lo = 0;
-    int hi = a.length - 1;
-    while (lo < hi) {
-      double pivot = a[(lo + hi) >>> 1];
-      int i = lo;
-      int j = hi;
-      while (i <= j) {
-        while (a[i] < pivot) {
-          i++;
-        }
-        while (a[j] > pivot) {
-          j--;
-        }
-        if (i <= j) {
-          double t = a[i];
-          a[i] = a[j];
-          a[j] = t;
-          i++;
-          j--;
-        }
-      }
-      if (k <= j) {
-        hi = j;
-      } else if (k >= i) {
-        lo = i;
-      } else {
-        break;
-      }
-    }
-    return a[k];
   }
 
   private static double max(double[] a, int end) {

@@ -243,35 +243,8 @@ public final class RunCore {
     }
     double lr = value(r, k.lr);
     double gsq = value(r, k.gradSq);
-    double egd = value(r, k.emaGradDot);
-    double eds = value(r, k.emaDistSq);
-    if (gsq > 0 && Double.isFinite(egd)) {
-      setFinite(row, Derived.ETA_STAR_EMA, egd / gsq);
-    }
-    if (eds > 0 && Double.isFinite(egd)) {
-      double rsi = egd / eds;
-      setFinite(row, Derived.RSI_EMA, rsi);
-      if (gsq >= 0) {
-        double eb = Math.sqrt(gsq / eds);
-        setFinite(row, Derived.EB_EMA, eb);
-        setFinite(row, Derived.GAMMA_EMA, rsi / eb);
-      }
-    }
-    double rgd = value(r, k.refGradDot);
-    double rds = value(r, k.refDistSq);
-    double rgs = value(r, k.refGradSq);
-    if (rgs > 0 && Double.isFinite(rgd)) {
-      setFinite(row, Derived.ETA_STAR_REF, rgd / rgs);
-    }
-    if (rds > 0 && Double.isFinite(rgd)) {
-      double rsi = rgd / rds;
-      setFinite(row, Derived.RSI_REF, rsi);
-      if (rgs >= 0) {
-        double eb = Math.sqrt(rgs / rds);
-        setFinite(row, Derived.EB_REF, eb);
-        setFinite(row, Derived.GAMMA_REF, rsi / eb);
-      }
-    }
+    referenceGeometry(row, value(r, k.emaGradDot), value(r, k.emaDistSq), gsq, Derived.RSI_EMA);
+    referenceGeometry(row, value(r, k.refGradDot), value(r, k.refDistSq), value(r, k.refGradSq), Derived.RSI_REF);
     double udp = value(r, k.updateDotPrev);
     if (Double.isFinite(udp) && !nil && !prevNil && prevUs > 0 && us > 0) {
       setFinite(row, Derived.KAPPA, udp / Math.sqrt(us * prevUs));
@@ -299,6 +272,28 @@ public final class RunCore {
       thinned.set(row, Derived.ENERGY, us);
     } else if (Double.isFinite(gsq) && Double.isFinite(lr)) {
       thinned.set(row, Derived.ENERGY, lr * lr * gsq);
+    }
+  }
+
+  /**
+   * RSI, EB, γ and η* of one reference point (math.md §1–§2) from ⟨g, w − c⟩, ‖w − c‖² and
+   * ‖g‖²; the four columns follow {@code rsiColumn} in the order of {@link Derived}.
+   */
+  private void referenceGeometry(int row, double gradDot, double distSq, double gradSq, int rsiColumn) {
+    int eb = rsiColumn + 1;
+    int gamma = rsiColumn + 2;
+    int etaStar = rsiColumn == Derived.RSI_EMA ? Derived.ETA_STAR_EMA : Derived.ETA_STAR_REF;
+    if (gradSq > 0 && Double.isFinite(gradDot)) {
+      setFinite(row, etaStar, gradDot / gradSq);
+    }
+    if (distSq > 0 && Double.isFinite(gradDot)) {
+      double rsi = gradDot / distSq;
+      setFinite(row, rsiColumn, rsi);
+      if (gradSq >= 0) {
+        double ebValue = Math.sqrt(gradSq / distSq);
+        setFinite(row, eb, ebValue);
+        setFinite(row, gamma, rsi / ebValue);
+      }
     }
   }
 
