@@ -202,9 +202,12 @@ class _Connection:
                     else:
                         self.fail(f"monitor sent an unexpected {frame.type.name} frame")
                         return
-                readable, _, _ = select.select([self.sock], [], [], self.tick)
-                if not readable:
-                    continue
+                # A TLS socket may hold decrypted bytes that select() cannot see: read those first.
+                pending = getattr(self.sock, "pending", None)
+                if not (pending and pending()):
+                    readable, _, _ = select.select([self.sock], [], [], self.tick)
+                    if not readable:
+                        continue
                 data = self.sock.recv(65536)
                 if not data:
                     self.fail("monitor closed the connection")
@@ -379,6 +382,9 @@ class Agent:
             construction: records an earlier process left there are recovered then.
         spool_max_bytes: the most bytes the spool takes on disk (default 256 MiB, at least
             64 KiB).
+        tls: an :class:`ssl.SSLContext` to connect over TLS (a monitor started with
+            ``tls-keystore``), True for ``ssl.create_default_context()``, None for plain TCP. The
+            host name of ``address`` is checked against the monitor's certificate.
 
     Raises:
         ValueError: a bad setting; :class:`ergowatch.ProtocolError` (a ValueError) names the
@@ -395,8 +401,15 @@ class Agent:
                  reconnect_backoff: Tuple[float, float] = (0.1, 10.0), connect_timeout: float = 5.0,
                  read_timeout: float = 30.0, close_timeout: float = 10.0,
                  spool_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
-                 spool_max_bytes: int = DEFAULT_SPOOL_BYTES):
+                 spool_max_bytes: int = DEFAULT_SPOOL_BYTES,
+                 tls: Union[None, bool, "ssl.SSLContext"] = None):
         self._host, self._port = _parse_address(address)
+        if tls is True:
+            import ssl
+            tls = ssl.create_default_context()
+        elif tls is not None and tls is not False and not hasattr(tls, "wrap_socket"):
+            raise TypeError(f"tls must be an ssl.SSLContext, True or None, got {type(tls).__name__}")
+        self._tls = tls or None
         self.address = address
         if isinstance(series, str):
             raise TypeError("series must be a list of names, not a str")
@@ -838,6 +851,11 @@ class Agent:
                 sock.connect(addr)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                if self._tls is not None:
+                    # The handshake happens here, under the connect timeout; the host name is
+                    # checked against the monitor's certificate (the context's check_hostname).
+                    sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+                    self._connecting = sock
                 return sock
             except OSError as e:
                 err = e

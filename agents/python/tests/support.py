@@ -12,7 +12,7 @@ import time
 import unittest
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 AGENT_ROOT = HERE.parent
@@ -302,16 +302,18 @@ class MonitorProcess:
     and waits for the process.
     """
 
-    def __init__(self, jar: Path, startup_timeout: float = 90.0):
+    def __init__(self, jar: Path, startup_timeout: float = 90.0, extra_args: Sequence[str] = (),
+                 env: Optional[Dict[str, str]] = None):
         import re
         import subprocess
         import tempfile
         self.data_dir = tempfile.mkdtemp(prefix="ergowatch-e2e-")
         self.lines: List[str] = []
         self.proc = subprocess.Popen(["java", "-jar", str(jar), "serve", "--ingest-port", "0", "--http-port", "0",
-                                      "--data-dir", self.data_dir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        pattern = re.compile(r"listening: EWP/1 on [^\s]+:(\d+), HTTP on http://[^\s/]+:(\d+)/")
+                                      "--data-dir", self.data_dir, *extra_args],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     env=None if env is None else {**os.environ, **env})
+        pattern = re.compile(r"listening: EWP/1(?: over TLS)? on [^\s]+:(\d+), HTTP on https?://[^\s/]+:(\d+)/")
         found = threading.Event()
         ports: List[int] = []
 
@@ -330,6 +332,16 @@ class MonitorProcess:
                                  + "\n".join(self.lines[-30:]))
         self.ingest_port, self.http_port = ports
         self.address = f"127.0.0.1:{self.ingest_port}"
+
+    def https(self, path: str, context) -> Tuple[int, str]:
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{self.http_port}{path}", timeout=10,
+                                        context=context) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8")
 
     def http(self, path: str) -> Tuple[int, str]:
         import urllib.error
