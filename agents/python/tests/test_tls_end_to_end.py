@@ -9,9 +9,9 @@ import tempfile
 import time
 import unittest
 
-import ergowatch
+import support  # tests/ is on sys.path (run_tests.py); support also puts the package on it
 
-from . import support
+import ergowatch  # noqa: E402
 
 
 class TlsEndToEndTest(unittest.TestCase):
