@@ -121,9 +121,21 @@ def sharded_worker(rank, port, out_dir):
         dist.destroy_process_group()
 
 
+SPAWN_DEADLINE = 180.0
+
+
 def spawn(fn):
+    """Runs ``fn`` on WORLD gloo processes; a hung collective fails the test instead of hanging CI."""
+    import time
     out = tempfile.mkdtemp(prefix="ergowatch-dist-")
-    mp.spawn(fn, args=(support.free_port(), out), nprocs=WORLD, join=True)
+    context = mp.start_processes(fn, args=(support.free_port(), out), nprocs=WORLD, join=False,
+                                 start_method="spawn")
+    deadline = time.monotonic() + SPAWN_DEADLINE
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for proc in context.processes:
+                proc.kill()
+            raise AssertionError(f"{fn.__name__}: the {WORLD} workers did not finish in {SPAWN_DEADLINE:.0f} s")
     return [torch.load(Path(out) / f"{fn.__name__.split('_')[0]}{r}.pt") for r in range(WORLD)]
 
 
