@@ -1,0 +1,28 @@
+package io.ergowatch.dl4j;
+
+/**
+ * How much geometry {@link ErgowatchListener} measures, and the memory it takes. d is the number of
+ * parameters watched (all of them, or those of the layers the filter keeps), in the network's data
+ * type (4 bytes for FLOAT).
+ *
+ * <ul>
+ *   <li>{@link #BASIC}: loss, lr, batch_size, nonfinite, grad_sq, weight_sq every step; update_sq,
+ *       grad_dot_update, update_dot_prev at geometry steps. Memory: 2d (the mean gradient g_t,
+ *       needed after the updater overwrote the gradient view, and u_{t-1}).
+ *   <li>{@link #STANDARD}: + ema_grad_dot, ema_dist_sq, ema_update_dot at geometry steps. Memory: 3d
+ *       (+ the EMA centre).
+ *   <li>{@link #FULL}: + proj.0..proj.{k-1} at geometry steps and the lagged-reference probes
+ *       ref_grad_dot, ref_dist_sq, ref_grad_sq, ref_probe_step. Memory: 3d + 2d per live probe
+ *       (ceil(refLag / refEvery) of them, at most 8) + one block of k × 32768 random numbers
+ *       (4 MiB for k = 32 in FLOAT), whatever d.
+ * </ul>
+ * Options at any level: per-layer gradient norms (no extra memory); sharpness (a twin network —
+ * its parameters, gradients, updater state and probe-batch activations — plus 3d, built at the
+ * first estimate). Buffers are allocated at the first iteration; nothing per step afterwards
+ * beyond ND4J's small scalar results.
+ */
+public enum Level {
+  BASIC,
+  STANDARD,
+  FULL
+}
