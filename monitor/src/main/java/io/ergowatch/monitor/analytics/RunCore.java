@@ -322,17 +322,13 @@ public final class RunCore {
     }
     geometry(w);
     w.stride = Math.max(1, (int) Math.ceil(tau / 4));
-    RunState candidate = verdicts.candidate(w, k.hasUpdates(presentAtAny()), k.hasGradient(), lossWindow.count() > 0);
+    RunState candidate = verdicts.candidate(w, lossWindow.count() > 0);
     RunState before = verdicts.state();
     if (verdicts.offer(candidate) && before != RunState.DIVERGED) {
       describe(w);
       enter(candidate, step, verdicts.reasons(candidate, w, optimizer, lastLr()));
     }
     nextEvaluation = records + settings.evaluateEvery(window);
-  }
-
-  private boolean presentAtAny() {
-    return k.updateSq >= 0 && series[k.updateSq].count > 0;
   }
 
   private double lastLr() {
@@ -633,14 +629,6 @@ public final class RunCore {
         case "sharpness": sharpness = i; break;
         default: break;
       }
-    }
-
-    boolean hasUpdates(boolean updateSqSeen) {
-      return updateSq >= 0 && updateSqSeen;
-    }
-
-    boolean hasGradient() {
-      return gradSq >= 0;
     }
   }
 }

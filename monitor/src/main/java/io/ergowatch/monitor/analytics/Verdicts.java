@@ -34,7 +34,8 @@ final class Verdicts {
   }
 
   /** The state this evaluation points to, before hysteresis. */
-  RunState candidate(WindowStats w, boolean updates, boolean gradient, boolean hasLoss) {
+  RunState candidate(WindowStats w, boolean hasLoss) {
+    boolean updates = w.updatesObserved;
     if (w.sharpnessHighRun >= 3 || w.sharpnessRatio > 1 && w.sharpnessTrendUp) {
       return RunState.UNSTABLE;
     }
