@@ -5,6 +5,8 @@ import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.config.ConfigLoader;
 import io.ergowatch.monitor.config.MonitorConfig;
 import io.ergowatch.monitor.demo.DemoRunner;
+import io.ergowatch.monitor.demo.DemoTrainers;
+import io.ergowatch.monitor.demo.Dl4jDemo;
 import io.ergowatch.monitor.demo.LiveView;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,11 +21,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ergowatch demo}: the monitor and several simulated training runs in one process, with
- * a live view of their verdicts. Ctrl-C (or --duration) stops it cleanly.
+ * {@code ergowatch demo}: the monitor and several training runs in one process, with a live view
+ * of their verdicts: three real Deeplearning4j trainings with the listener attached
+ * ({@link Dl4jDemo}: improving, stalled with constant-step SGD, past the stability limit) and the
+ * simulated two-layer learning-rate sweep; with {@code --simulated} (or when ND4J cannot load
+ * here) the simulated (S)GD runs of {@link DemoTrainers#all()} instead of the DL4J ones. Ctrl-C
+ * (or --duration) stops it cleanly.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Start the monitor with simulated training runs and show them live.")
+    description = "Start the monitor with real DL4J training runs (and a simulated lr sweep) and show them live.")
 final class DemoCommand implements Callable<Integer> {
   @Option(names = "--ingest-port", description = "EWP/1 TCP port (default ${DEFAULT-VALUE}; 0 = any free port)")
   int ingestPort = 7479;
@@ -36,6 +42,12 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--steps-per-second", description = "iterations per second per run (default ${DEFAULT-VALUE})")
   int stepsPerSecond = 200;
+
+  @Option(names = "--dl4j-steps-per-second", description = "iterations per second of each real DL4J run (default ${DEFAULT-VALUE})")
+  int dl4jStepsPerSecond = 50;
+
+  @Option(names = "--simulated", description = "only simulated (S)GD runs, no Deeplearning4j training")
+  boolean simulated;
 
   @Override
   public Integer call() throws Exception {
@@ -52,7 +64,17 @@ final class DemoCommand implements Callable<Integer> {
         + monitor.httpPort() + "/api/runs\nPrometheus: scrape localhost:" + monitor.httpPort()
         + " (see README: 'Point Prometheus at it')";
     System.err.println(monitor.startupLine());
-    DemoRunner runner = new DemoRunner("127.0.0.1:" + monitor.ingestPort(), stepsPerSecond);
+    String address = "127.0.0.1:" + monitor.ingestPort();
+    Dl4jDemo real = null;
+    if (!simulated) {
+      try {
+        real = new Dl4jDemo(address, dl4jStepsPerSecond);
+      } catch (Throwable e) { // ND4J's natives may not load on this platform: fall back, say why
+        System.err.println("ergowatch demo: Deeplearning4j runs unavailable here (" + e
+            + "); running the simulated ones instead");
+      }
+    }
+    DemoRunner runner = new DemoRunner(address, stepsPerSecond, real != null ? DemoTrainers.sweepOnly() : DemoTrainers.all());
     boolean terminal = System.console() != null;
     LiveView view = new LiveView(System.out, terminal, header);
     if (!terminal) {
@@ -91,6 +113,9 @@ final class DemoCommand implements Callable<Integer> {
     } finally {
       System.out.println("stopping: closing agents (BYE), draining the monitor...");
       runner.close();
+      if (real != null) {
+        real.close();
+      }
       List<RunSnapshot> last = monitor.pipeline().snapshots().block(Duration.ofSeconds(5));
       monitor.close();
       if (last != null) {

@@ -18,11 +18,17 @@ public final class DemoRunner implements AutoCloseable {
   private final List<ErgowatchAgent> agents = new ArrayList<>();
   private final List<DemoRun> runs;
 
+  /** Every simulated run of {@link DemoTrainers#all()}. */
+  public DemoRunner(String address, int stepsPerSecond) {
+    this(address, stepsPerSecond, DemoTrainers.all());
+  }
+
   /**
    * @param stepsPerSecond iterations per second for each run
+   * @param runs the simulated runs to drive
    */
-  public DemoRunner(String address, int stepsPerSecond) {
-    this.runs = DemoTrainers.all();
+  public DemoRunner(String address, int stepsPerSecond, List<DemoRun> runs) {
+    this.runs = runs;
     this.clock = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "ergowatch-demo-trainers");
       t.setDaemon(true);
