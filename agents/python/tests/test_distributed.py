@@ -51,9 +51,13 @@ def flat64(tensors):
 
 
 def _init(rank, port):
+    import datetime
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    # Gloo picks its interface from the host name unless told: on some hosts that address is not
+    # reachable between local processes and a collective waits forever. Loopback, and a timeout.
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=60))
 
 
 def ddp_worker(rank, port, out_dir):
@@ -121,22 +125,32 @@ def sharded_worker(rank, port, out_dir):
         dist.destroy_process_group()
 
 
-SPAWN_DEADLINE = 180.0
+SPAWN_DEADLINE = 90.0
 
 
-def spawn(fn):
-    """Runs ``fn`` on WORLD gloo processes; a hung collective fails the test instead of hanging CI."""
+def spawn(fn, attempts=2):
+    """Runs ``fn`` on WORLD gloo processes; a hung rendezvous is retried once on a fresh port, then
+    fails the test instead of hanging CI."""
+    import logging
     import time
-    out = tempfile.mkdtemp(prefix="ergowatch-dist-")
-    context = mp.start_processes(fn, args=(support.free_port(), out), nprocs=WORLD, join=False,
-                                 start_method="spawn")
-    deadline = time.monotonic() + SPAWN_DEADLINE
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for proc in context.processes:
-                proc.kill()
-            raise AssertionError(f"{fn.__name__}: the {WORLD} workers did not finish in {SPAWN_DEADLINE:.0f} s")
-    return [torch.load(Path(out) / f"{fn.__name__.split('_')[0]}{r}.pt") for r in range(WORLD)]
+    for attempt in range(1, attempts + 1):
+        out = tempfile.mkdtemp(prefix="ergowatch-dist-")
+        context = mp.start_processes(fn, args=(support.free_port(), out), nprocs=WORLD, join=False,
+                                     start_method="spawn")
+        deadline = time.monotonic() + SPAWN_DEADLINE
+        finished = False
+        while not finished:
+            finished = context.join(timeout=1)
+            if not finished and time.monotonic() > deadline:
+                for proc in context.processes:
+                    proc.kill()
+                break
+        if finished:
+            return [torch.load(Path(out) / f"{fn.__name__.split('_')[0]}{r}.pt") for r in range(WORLD)]
+        logging.getLogger(__name__).warning("%s: workers did not finish in %.0f s (attempt %d of %d)",
+                                            fn.__name__, SPAWN_DEADLINE, attempt, attempts)
+    raise AssertionError(f"{fn.__name__}: the {WORLD} workers did not finish in {SPAWN_DEADLINE:.0f} s, "
+                         f"{attempts} attempts")
 
 
 class ReplicatedTest(unittest.TestCase):
