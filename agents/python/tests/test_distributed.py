@@ -57,7 +57,20 @@ def _init(rank, port):
     # Gloo picks its interface from the host name unless told: on some hosts that address is not
     # reachable between local processes and a collective waits forever. Loopback, and a timeout.
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    # Two workers on a 2-core machine: one intra-op thread each, or OpenMP's spinning threads
+    # oversubscribe the cores and a collective can crawl for minutes.
+    torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=60))
+
+
+def _exit_worker(code):
+    """Ends a worker without running torch's destructors. With a Python DDP communication hook,
+    torch 1.13 can deadlock at teardown: ~Reducer → ~ProcessGroupGloo joins a gloo thread that
+    waits for the GIL the destructor holds (seen in CI with gdb). Results are saved by then."""
+    import sys
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def ddp_worker(rank, port, out_dir):
@@ -86,8 +99,11 @@ def ddp_worker(rank, port, out_dir):
         torch.save({"rows": sink.rows, "series": watch.series, "local": local, "global": glob, "losses": losses,
                     "mode": int(watch.mode), "rank": watch.rank, "world": watch.world},
                    Path(out_dir) / f"ddp{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        _exit_worker(1)
+    _exit_worker(0)
 
 
 def sharded_worker(rank, port, out_dir):
@@ -121,8 +137,11 @@ def sharded_worker(rank, port, out_dir):
             reference.close()
         torch.save({"rows": sink.rows, "series": watch.series, "whole": whole.rows},
                    Path(out_dir) / f"sharded{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        _exit_worker(1)
+    _exit_worker(0)
 
 
 SPAWN_DEADLINE = 90.0
@@ -133,6 +152,7 @@ def spawn(fn, attempts=2):
     fails the test instead of hanging CI."""
     import logging
     import time
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers
     for attempt in range(1, attempts + 1):
         out = tempfile.mkdtemp(prefix="ergowatch-dist-")
         context = mp.start_processes(fn, args=(support.free_port(), out), nprocs=WORLD, join=False,
