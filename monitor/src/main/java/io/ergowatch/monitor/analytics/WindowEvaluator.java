@@ -4,6 +4,7 @@ import com.datadoghq.sketch.ddsketch.DDSketch;
 import com.datadoghq.sketch.ddsketch.DDSketches;
 import io.ergowatch.monitor.analytics.stats.Autocorrelation;
 import io.ergowatch.monitor.analytics.stats.Geweke;
+import io.ergowatch.monitor.analytics.stats.Moments;
 import io.ergowatch.monitor.analytics.stats.Quantiles;
 import io.ergowatch.monitor.analytics.stats.Trend;
 import io.ergowatch.monitor.analytics.stats.Wasserstein;
@@ -67,21 +68,14 @@ final class WindowEvaluator {
   void lossStatistics(LossWindow losses, double lossPeak, WindowStats out) {
     int n = losses.copyLast(out.window, 0, loss);
     out.lossN = n;
-    double sum = 0;
     double min = Double.POSITIVE_INFINITY;
     double max = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < n; i++) {
-      sum += loss[i];
       min = Math.min(min, loss[i]);
       max = Math.max(max, loss[i]);
     }
-    double mean = sum / n;
-    double ss = 0;
-    for (int i = 0; i < n; i++) {
-      double d = loss[i] - mean;
-      ss += d * d;
-    }
-    double sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
+    double mean = Moments.mean(loss, 0, n);
+    double sd = sd(loss, n, mean);
     out.lossMean = mean;
     out.lossSd = sd;
     out.lossMin = min;
@@ -158,17 +152,8 @@ final class WindowEvaluator {
       java.util.Arrays.fill(out.quantiles[column], Double.NaN);
       return;
     }
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-      sum += a[i];
-    }
-    double mean = sum / n;
-    double ss = 0;
-    for (int i = 0; i < n; i++) {
-      double d = a[i] - mean;
-      ss += d * d;
-    }
-    double sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
+    double mean = Moments.mean(a, 0, n);
+    double sd = sd(a, n, mean);
     out.mean[column] = mean;
     out.sd[column] = sd;
     // Thinned samples are stride records apart: their autocorrelation time is τ̂ / stride.
@@ -248,34 +233,19 @@ final class WindowEvaluator {
 
   /** Mean of a column over the window; NaN without samples. */
   double mean(ThinnedWindow w, int column, long now, int window) {
-    int n = w.copy(column, now - window, now, a);
-    if (n == 0) {
-      return Double.NaN;
-    }
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      s += a[i];
-    }
-    return s / n;
+    return Moments.mean(a, 0, w.copy(column, now - window, now, a));
   }
 
   /** Standard deviation of a column over the window and its sample count in {@code count[0]}. */
   double sd(ThinnedWindow w, int column, long now, int window, int[] count) {
     int n = w.copy(column, now - window, now, a);
     count[0] = n;
-    if (n < 2) {
-      return Double.NaN;
-    }
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      s += a[i];
-    }
-    double m = s / n;
-    double ss = 0;
-    for (int i = 0; i < n; i++) {
-      ss += (a[i] - m) * (a[i] - m);
-    }
-    return Math.sqrt(ss / (n - 1));
+    return n < 2 ? Double.NaN : sd(a, n, Moments.mean(a, 0, n));
+  }
+
+  /** Sample standard deviation of {@code x[0..n)} around {@code mean}; 0 for fewer than 2 values. */
+  private static double sd(double[] x, int n, double mean) {
+    return n > 1 ? Math.sqrt(Moments.sumOfSquares(x, 0, n, mean) / (n - 1)) : 0;
   }
 
   /**

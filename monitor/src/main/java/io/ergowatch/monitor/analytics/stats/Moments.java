@@ -6,11 +6,11 @@ package io.ergowatch.monitor.analytics.stats;
  * exactly that value as mean and exactly 0 as sum of squares, without the rounding of
  * {@code sum / n}: the degenerate windows of docs/math.md §4 then come out exactly degenerate.
  */
-final class Moments {
+public final class Moments {
   private Moments() {}
 
   /** Mean of {@code x[from..to)}; NaN for an empty range; NaN if the range holds a NaN. */
-  static double mean(double[] x, int from, int to) {
+  public static double mean(double[] x, int from, int to) {
     int n = to - from;
     if (n <= 0) {
       return Double.NaN;
@@ -39,7 +39,7 @@ final class Moments {
   }
 
   /** Sum of {@code (x[i] - mean)^2} over {@code x[from..to)}. */
-  static double sumOfSquares(double[] x, int from, int to, double mean) {
+  public static double sumOfSquares(double[] x, int from, int to, double mean) {
     double ss = 0;
     for (int i = from; i < to; i++) {
       double d = x[i] - mean;
