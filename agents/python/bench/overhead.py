@@ -2,6 +2,7 @@
 
     /usr/bin/python3 agents/python/bench/overhead.py                 # CPU, default MLP
     /usr/bin/python3 agents/python/bench/overhead.py --device cuda --width 4096 --depth 8
+    /usr/bin/python3 agents/python/bench/overhead.py --device cuda --width 4096 --depth 8 --amp
 
 Every configuration trains the same MLP (SGD with momentum) and streams through a real
 ergowatch.Agent to an in-process EWP/1 server (tests/support.FakeMonitor), so the cost
@@ -61,7 +62,8 @@ def measure(level, args, device, monitor):
     mem0 = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
 
     def one():
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
         loss.backward()
         if watch is not None:
             watch.step(loss, batch_size=args.batch)
@@ -144,6 +146,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--projection-every", type=int, default=10)
     ap.add_argument("--every", type=int, default=1, help="geometry cadence of the standard and full levels")
+    ap.add_argument("--amp", action="store_true", help="bf16 autocast for forward and backward (fp32 weights)")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     import logging
@@ -162,7 +165,8 @@ def main(argv=None):
         base = statistics.median(times["none"])
         print(f"ergowatch overhead: MLP {args.inputs}-{'x'.join([str(args.width)] * args.depth)}-10, "
               f"{n_params / 1e6:.2f}M parameters, batch {args.batch}, {device}, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads, every={args.every}; median of {args.repeats} x {args.steps} steps")
+              f"{torch.get_num_threads()} threads, every={args.every}{', bf16 autocast' if args.amp else ''}; "
+              f"median of {args.repeats} x {args.steps} steps")
         print(f"{'level':<10}{'ms/step':>10}{'overhead':>10}{'min..max ms':>18}" +
               (f"{'extra MiB':>11}" if device.type == "cuda" else ""))
         for level in LEVELS:

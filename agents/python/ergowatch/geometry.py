@@ -94,8 +94,17 @@ class FlatLayout:
     def empty(self) -> torch.Tensor:
         return torch.empty(self.numel, dtype=torch.float32, device=self.device)
 
+    def check_device(self) -> None:
+        """Raises if the parameters left the device the buffers were made for (``model.to()``
+        after the watcher was created), instead of computing across devices."""
+        now = self.params[0].device
+        if now != self.device:
+            raise RuntimeError(f"ergowatch: the parameters moved from {self.device} to {now} after the watcher was "
+                               f"created; create it (ergowatch.watch) after moving the model to its device")
+
     def load_params(self, out: torch.Tensor) -> torch.Tensor:
         """Copies w into ``out`` (one fused kernel; casts to fp32)."""
+        self.check_device()
         torch.cat([p.detach().reshape(-1) for p in self.params], out=out)
         return out
 
@@ -121,6 +130,7 @@ class FlatLayout:
 
     def sub_params_from(self, buf: torch.Tensor) -> torch.Tensor:
         """buf <- buf - w, in place (one fused multi-tensor kernel)."""
+        self.check_device()
         views = [buf[o:o + n].view(p.shape) for o, n, p in zip(self.offsets, self.numels, self.params)]
         torch._foreach_sub_(views, [p.detach() for p in self.params])
         return buf

@@ -57,7 +57,10 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     cuda = device.type == "cuda"
-    scaler = torch.cuda.amp.GradScaler(enabled=cuda)
+    if hasattr(torch.amp, "GradScaler"):  # torch >= 2.3; torch.cuda.amp.GradScaler is deprecated there
+        scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+    else:
+        scaler = torch.cuda.amp.GradScaler(enabled=cuda)
     x = torch.randn(args.batch, args.width, device=device)
     y = torch.randn(args.batch, 1, device=device)
     print(f"{n_params / 1e6:.1f}M parameters on {device}")

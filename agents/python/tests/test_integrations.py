@@ -105,7 +105,7 @@ class LightningHooksTest(unittest.TestCase):
             sink = Sink()
             cb = ErgowatchCallback(run="pl-1", agent=sink)
             trainer = types.SimpleNamespace(global_rank=0, world_size=1, global_step=0, optimizers=[opt])
-            cb.on_fit_start(trainer, model)
+            cb.on_train_start(trainer, model)
             for step in range(3):
                 trainer.global_step = step
                 loss = torch.nn.functional.mse_loss(model(x), y)

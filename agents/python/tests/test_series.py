@@ -39,25 +39,27 @@ class Sink:
         self.closed = (status, message)
 
 
-def tiny_model(seed=0):
+def tiny_model(seed=0, device="cpu"):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+    return torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).to(device)
 
 
 def flat64(tensors):
-    return torch.cat([t.detach().reshape(-1).double() for t in tensors])
+    """The tensors as one float64 CPU vector (the test's reference copy)."""
+    return torch.cat([t.detach().reshape(-1).double().cpu() for t in tensors])
 
 
-def data(seed=1, n=16):
+def data(seed=1, n=16, device="cpu"):
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 3, generator=g), torch.randn(n, 2, generator=g)
+    return torch.randn(n, 3, generator=g).to(device), torch.randn(n, 2, generator=g).to(device)
 
 
 class Run:
     """Trains the tiny model, capturing w_t and g_t (float64) exactly where the watcher sees them."""
 
-    def __init__(self, steps=6, optimizer="sgd", clip=None, inject=None, scale=None, skip_steps=(), **kw):
-        self.model = tiny_model()
+    def __init__(self, steps=6, optimizer="sgd", clip=None, inject=None, scale=None, skip_steps=(), device="cpu",
+                 **kw):
+        self.model = tiny_model(device=device)
         params = list(self.model.parameters())
         if optimizer == "sgd":
             self.opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.01)
@@ -65,7 +67,7 @@ class Run:
             self.opt = torch.optim.Adam(params, lr=0.01)
         self.sink = Sink()
         self.watch = Watcher(self.model, self.opt, run="series-test", agent=self.sink, **kw)
-        x, y = data()
+        x, y = data(device=device)
         self.W, self.G, self.losses = [], [], []
         for t in range(steps):
             loss = torch.nn.functional.mse_loss(self.model(x), y)
@@ -96,6 +98,11 @@ def dot(a, b):
 
 
 class SeriesCase(unittest.TestCase):
+    DEVICE = "cpu"  # test_cuda.py runs the same checks with "cuda"
+
+    def run_steps(self, **kw) -> Run:
+        return Run(device=self.DEVICE, **kw)
+
     def assertSq(self, got, expected, what):
         self.assertLessEqual(abs(got - expected), RTOL * max(abs(expected), 1e-30) + 1e-30,
                              f"{what}: got {got!r}, expected {expected!r}")
@@ -109,7 +116,7 @@ class SeriesCase(unittest.TestCase):
 class StandardSeriesTest(SeriesCase):
     def test_every_standard_series_matches_a_float64_recomputation(self):
         horizon = 4.0
-        r = Run(steps=8, ema_horizon=horizon)
+        r = self.run_steps(steps=8, ema_horizon=horizon)
         a = 1.0 / horizon
         W, G = r.W, r.G
         U = [W[t + 1] - W[t] for t in range(8)]
@@ -138,7 +145,7 @@ class StandardSeriesTest(SeriesCase):
 
     def test_one_step_identity_toward_the_ema_centre(self):
         # math.md §2: |w_{t+1} - c|^2 = |w_t - c|^2 + 2<u, w_t - c> + |u|^2 for the same c.
-        r = Run(steps=6, ema_horizon=3.0)
+        r = self.run_steps(steps=6, ema_horizon=3.0)
         a = 1.0 / 3.0
         c = r.W[0].clone()
         for t in range(6):
@@ -150,7 +157,7 @@ class StandardSeriesTest(SeriesCase):
             c = c + a * (r.W[t] - c)
 
     def test_adam_updates_are_what_the_optimizer_applied(self):
-        r = Run(steps=5, optimizer="adam")
+        r = self.run_steps(steps=5, optimizer="adam")
         for t in range(5):
             u = r.W[t + 1] - r.W[t]
             self.assertSq(r.rows[t]["update_sq"], dot(u, u), f"update_sq {t}")
@@ -158,7 +165,7 @@ class StandardSeriesTest(SeriesCase):
             self.assertEqual(r.rows[t]["lr"], 0.01)
 
     def test_the_gradient_is_taken_before_clipping(self):
-        r = Run(steps=4, clip=0.01)
+        r = self.run_steps(steps=4, clip=0.01)
         for t in range(4):
             self.assertSq(r.rows[t]["grad_sq"], dot(r.G[t], r.G[t]), "grad_sq before clipping")
             self.assertGreater(r.rows[t]["grad_sq"], 0.01 ** 2 * 1.5)
@@ -167,7 +174,7 @@ class StandardSeriesTest(SeriesCase):
 
     def test_geometry_every_k_steps_with_the_ema_on_those_steps(self):
         k, horizon = 3, 6.0
-        r = Run(steps=10, every=k, ema_horizon=horizon)
+        r = self.run_steps(steps=10, every=k, ema_horizon=horizon)
         a = k / horizon
         c = None
         for t in range(10):
@@ -192,7 +199,7 @@ class StandardSeriesTest(SeriesCase):
             c = c + a * e
 
     def test_basic_level_sends_only_the_basic_series(self):
-        r = Run(steps=3, level="basic")
+        r = self.run_steps(steps=3, level="basic")
         self.assertEqual(set(r.rows[1]), {"loss", "lr", "batch_size", "grad_sq", "nonfinite"})
         self.assertSq(r.rows[2]["grad_sq"], dot(r.G[2], r.G[2]), "grad_sq")
 
@@ -207,7 +214,7 @@ class StandardSeriesTest(SeriesCase):
             params[2].grad[1, 1] = float("inf")
             params[3].grad[0] = -float("inf")
 
-        r = Run(steps=3, inject={1: poison}, skip_steps=(1,))
+        r = self.run_steps(steps=3, inject={1: poison}, skip_steps=(1,))
         self.assertEqual(r.rows[0]["nonfinite"], 0.0)
         self.assertEqual(r.rows[1]["nonfinite"], 3.0)
         self.assertTrue(math.isnan(r.rows[1]["grad_sq"]))
@@ -289,7 +296,7 @@ class AmpTest(SeriesCase):
 
 class FullLevelTest(SeriesCase):
     def test_projections_are_inner_products_with_the_seeded_directions(self):
-        r = Run(steps=4, level="full", projections=5, projection_every=2, seed=7)
+        r = self.run_steps(steps=4, level="full", projections=5, projection_every=2, seed=7)
         proj = r.watch.projections
         theta = torch.cat([self._directions(proj, i) for i in range(len(proj.layout.params))], dim=1).double()
         for t in (0, 2):
@@ -316,12 +323,13 @@ class FullLevelTest(SeriesCase):
         blocks = []
         for b, start in enumerate(range(0, n, proj.block)):
             k = min(proj.block, n - start)
-            g = torch.Generator().manual_seed((proj.seeds[i] + b) & 0x7FFF_FFFF_FFFF_FFFF)
-            blocks.append(torch.randn(proj.count, k, generator=g))
+            device = proj.layout.device  # directions are the same on one device type
+            g = torch.Generator(device=device).manual_seed((proj.seeds[i] + b) & 0x7FFF_FFFF_FFFF_FFFF)
+            blocks.append(torch.randn(proj.count, k, generator=g, device=device).cpu())
         return torch.cat(blocks, dim=1)
 
     def test_lagged_reference_probes(self):
-        r = Run(steps=9, level="full", ref_every=3, ref_lag=4, projection_every=100)
+        r = self.run_steps(steps=9, level="full", ref_every=3, ref_lag=4, projection_every=100)
         seen = {}
         for t in range(9):
             row = r.rows[t]
@@ -378,8 +386,9 @@ class FullLevelTest(SeriesCase):
 
 class PipelineTest(SeriesCase):
     def test_batched_and_delayed_copies_give_the_same_records(self):
-        base = Run(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2).rows
-        batched = Run(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2, copy_every=3).rows
+        full = dict(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2)
+        base = self.run_steps(**full).rows
+        batched = self.run_steps(copy_every=3, **full).rows
         self.assertEqual(batched, base)
         original = _HostCopies.ready
         polls = {"n": 0}
@@ -392,7 +401,7 @@ class PipelineTest(SeriesCase):
 
         _HostCopies.ready = slow_ready
         try:
-            delayed = Run(steps=7, level="full", projection_every=3, ref_every=2, ref_lag=2, copy_every=2).rows
+            delayed = self.run_steps(copy_every=2, **full).rows
         finally:
             _HostCopies.ready = original
         self.assertEqual(delayed, base)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import textwrap
 import threading
 import unittest
@@ -146,6 +147,11 @@ class SpoolFullTest(SpoolTestCase):
         most = 0
         for start in range(0, 6000, 200):
             record_paced(agent, range(start, start + 200), 64, loss=float)
+            # Measured once the network thread has spilled what it will (no spill due, then a
+            # moment for an append in progress): listing and sizing the files while it deletes
+            # one segment and grows the next would count both.
+            wait_until(lambda: len(agent._buffer) < agent._spill_at, what="spilling")
+            time.sleep(0.05)
             most = max(most, disk_bytes(d))
         wait_until(lambda: agent.spooled_count + agent.dropped_count >= 6000 - 64, what="records on disk")
         dropped = agent.dropped_count

@@ -1,6 +1,7 @@
 """PyTorch Lightning integration: a ``Callback`` that runs :func:`ergowatch.watch`.
 
-Lightning calls ``on_before_optimizer_step`` after the backward pass (after its AMP
+The watcher is created at ``on_train_start``, once the model is on its device and the
+optimizers exist. Lightning calls ``on_before_optimizer_step`` after the backward pass (after its AMP
 unscaling) and before gradient clipping, which is where the watcher must look; the loss comes
 from ``on_before_backward``.
 
@@ -41,7 +42,9 @@ class ErgowatchCallback(pl.Callback):
         self.watch = None
         self._loss = None
 
-    def on_fit_start(self, trainer, pl_module):
+    def on_train_start(self, trainer, pl_module):
+        # Not on_fit_start: Lightning moves the model to its device and creates the optimizers
+        # after that hook, and the watcher's buffers must live where the parameters do.
         from ..watcher import Watcher
         options = dict(self.options)
         options.setdefault("rank", trainer.global_rank)

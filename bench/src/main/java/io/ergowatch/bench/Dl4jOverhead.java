@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -15,6 +16,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -85,25 +87,59 @@ public final class Dl4jOverhead {
     return new DataSet(x, y);
   }
 
-  /** ms per iteration for one configuration on a fresh network. */
-  static double time(Supplier<MultiLayerNetwork> make, DataSet data, Config c, int warmup, int iters, int rep) {
+  /**
+   * Times the listener's own callbacks. Their sum is what the listener adds to an iteration, read
+   * without the baseline's run-to-run noise (cache effects on the training's own work are not in
+   * it: the A/B columns are).
+   */
+  static final class TimedListener extends BaseTrainingListener {
+    private final ErgowatchListener inner;
+    long nanos;
+
+    TimedListener(ErgowatchListener inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public void onGradientCalculation(Model model) {
+      long t0 = System.nanoTime();
+      inner.onGradientCalculation(model);
+      nanos += System.nanoTime() - t0;
+    }
+
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+      long t0 = System.nanoTime();
+      inner.iterationDone(model, iteration, epoch);
+      nanos += System.nanoTime() - t0;
+    }
+  }
+
+  /** ms per iteration (whole iteration, and inside the listener) for one configuration on a fresh network. */
+  static double[] time(Supplier<MultiLayerNetwork> make, DataSet data, Config c, int warmup, int iters, int rep) {
     MultiLayerNetwork net = make.get();
     ErgowatchListener listener = null;
+    TimedListener timed = null;
     if (c.level() != null) {
       listener = ErgowatchListener.builder().address("127.0.0.1:1").run("bench-" + c.name().replace('/', '-') + "-" + rep)
           .level(c.level()).geometryEvery(c.every())
           .agent(a -> a.closeTimeout(java.time.Duration.ofMillis(100))).build();
-      net.addListeners(listener);
+      timed = new TimedListener(listener);
+      net.addListeners(timed);
     }
     try {
       for (int i = 0; i < warmup; i++) {
         net.fit(data);
       }
+      if (timed != null) {
+        timed.nanos = 0;
+      }
       long t0 = System.nanoTime();
       for (int i = 0; i < iters; i++) {
         net.fit(data);
       }
-      return (System.nanoTime() - t0) / 1e6 / iters;
+      double whole = (System.nanoTime() - t0) / 1e6 / iters;
+      return new double[] {whole, timed == null ? 0 : timed.nanos / 1e6 / iters};
     } finally {
       if (listener != null) {
         listener.close();
@@ -135,9 +171,12 @@ public final class Dl4jOverhead {
     List<String> rows = new ArrayList<>();
     for (Net n : nets) {
       double[][] ms = new double[CONFIGS.size()][repeats];
+      double[][] inside = new double[CONFIGS.size()][repeats];
       for (int rep = 0; rep < repeats; rep++) {
         for (int c = 0; c < CONFIGS.size(); c++) {
-          ms[c][rep] = time(n.make(), n.data(), CONFIGS.get(c), warmup, n.iters(), rep);
+          double[] t = time(n.make(), n.data(), CONFIGS.get(c), warmup, n.iters(), rep);
+          ms[c][rep] = t[0];
+          inside[c][rep] = t[1];
         }
       }
       long d = n.make().get().numParams();
@@ -146,12 +185,15 @@ public final class Dl4jOverhead {
         double m = median(ms[c]);
         double lo = Arrays.stream(ms[c]).min().orElse(m);
         double hi = Arrays.stream(ms[c]).max().orElse(m);
-        rows.add(String.format(Locale.ROOT, "| %s (d = %d) | %s | %.3f (%.3f–%.3f) | %s |", n.name(), d,
-            CONFIGS.get(c).name(), m, lo, hi, c == 0 ? "—" : String.format(Locale.ROOT, "%+.1f%%", 100 * (m / base - 1))));
+        double in = median(inside[c]);
+        rows.add(String.format(Locale.ROOT, "| %s (d = %d) | %s | %.3f (%.3f–%.3f) | %s | %s |", n.name(), d,
+            CONFIGS.get(c).name(), m, lo, hi,
+            c == 0 ? "—" : String.format(Locale.ROOT, "%+.1f%%", 100 * (m / base - 1)),
+            c == 0 ? "—" : String.format(Locale.ROOT, "%.3f (%.1f%%)", in, 100 * in / base)));
       }
     }
-    System.out.println("| network | level | ms/iter, median (min–max) | overhead |");
-    System.out.println("|---|---|---|---|");
+    System.out.println("| network | level | ms/iter, median (min–max) | overhead (A/B) | in listener, ms/iter (% of baseline) |");
+    System.out.println("|---|---|---|---|---|");
     rows.forEach(System.out::println);
     System.exit(0);
   }
