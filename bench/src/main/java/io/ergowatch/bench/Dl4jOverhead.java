@@ -38,6 +38,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * CPU with the training; its close waits at most 100 ms, outside the timed loop). Records beyond
  * the agent's buffer (65536) are dropped, as they would be with a monitor that is down.
  *
+ * <p>The last column times the listener's own callbacks ({@link TimedListener}) and divides by
+ * the baseline's iteration: the overhead without the baseline's run-to-run noise. On 2 cores, run
+ * it with {@code OMP_NUM_THREADS=1} too: ND4J's OpenMP threads and OpenBLAS's threads then stop
+ * competing for the cores (the baseline itself got about 2× faster here).
+ *
  * <pre>
  * java -cp bench/target/ergowatch-bench.jar io.ergowatch.bench.Dl4jOverhead [--iters-mlp 100] [--iters-cnn 40] [--warmup 20] [--repeats 5]
  * </pre>
@@ -48,7 +53,8 @@ public final class Dl4jOverhead {
   record Config(String name, Level level, int every) {}
 
   static final List<Config> CONFIGS = List.of(new Config("none", null, 0), new Config("basic", Level.BASIC, 1),
-      new Config("standard", Level.STANDARD, 1), new Config("full/10", Level.FULL, 10));
+      new Config("standard", Level.STANDARD, 1), new Config("standard/10", Level.STANDARD, 10),
+      new Config("full/10", Level.FULL, 10));
 
   static MultiLayerNetwork mlp() {
     MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
@@ -165,9 +171,11 @@ public final class Dl4jOverhead {
     record Net(String name, Supplier<MultiLayerNetwork> make, DataSet data, int iters) {}
     List<Net> nets = List.of(
         new Net("MLP 784-256-256-10, batch 128", Dl4jOverhead::mlp, data(128, 784), itersMlp),
+        new Net("MLP 784-256-256-10, batch 512", Dl4jOverhead::mlp, data(512, 784), Math.max(1, itersMlp / 3)),
         new Net("CNN 1x28x28 c5x8-p-c5x16-p-64-10, batch 64", Dl4jOverhead::cnn, data(64, 784), itersCnn));
-    System.out.printf(Locale.ROOT, "DL4J overhead: warmup %d, repeats %d (median), FLOAT, Nesterovs, %d cores%n",
-        warmup, repeats, Runtime.getRuntime().availableProcessors());
+    System.out.printf(Locale.ROOT, "DL4J overhead: warmup %d, repeats %d (median), FLOAT, Nesterovs, %d cores,"
+        + " OMP_NUM_THREADS=%s%n", warmup, repeats, Runtime.getRuntime().availableProcessors(),
+        System.getenv().getOrDefault("OMP_NUM_THREADS", "(unset)"));
     List<String> rows = new ArrayList<>();
     for (Net n : nets) {
       double[][] ms = new double[CONFIGS.size()][repeats];

@@ -93,7 +93,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
     this.record = record;
     this.layerFilter = b.layerFilter;
     this.geometry = new GeometryAccumulator(b.level, b.geometryEvery, b.emaHorizon, b.projections, b.seed,
-        b.refEvery, b.refLag, record);
+        b.refEvery, b.refLag, b.projectionCacheBytes, record);
     this.idLoss = record.id("loss");
     this.idLr = record.id("lr");
     this.idBatch = record.id("batch_size");
@@ -384,6 +384,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
     private double emaHorizon = 50;
     private int projections = 32;
     private long seed;
+    private long projectionCacheBytes = Projections.DEFAULT_CACHE_BYTES;
     private int refEvery = 100;
     private int refLag = 100;
     private Predicate<String> layerFilter;
@@ -448,6 +449,20 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
       }
       this.projections = count;
       this.seed = seed;
+      return this;
+    }
+
+    /**
+     * Memory allowed for keeping the projection directions at level FULL (default 64 MiB): when
+     * projections × d numbers fit, they are generated once; else a block of them is regenerated
+     * at every use (much slower: about 100 ms per geometry step at d = 270k, k = 32, on 2 cores).
+     * 0 never keeps them.
+     */
+    public Builder projectionCache(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("projectionCache must be >= 0 bytes, got " + bytes);
+      }
+      this.projectionCacheBytes = bytes;
       return this;
     }
 

@@ -20,21 +20,26 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Every series of step t is known after the second call; nothing is reported one step late.
  *
  * <p>Series: grad_sq, weight_sq, nonfinite (count of NaN/Inf in g and w, computed only when
- * ‖g‖² or ‖w‖² is not finite) at every step; at geometry steps (t divisible by {@code every})
- * update_sq, grad_dot_update, update_dot_prev, and from STANDARD on ema_grad_dot = ⟨g, w − c⟩,
- * ema_dist_sq = ‖w − c‖², ema_update_dot = ⟨u, w − c⟩; at FULL, proj.j = ⟨θ_j, w_t⟩ at geometry
- * steps and the lagged-reference probes (see {@link LaggedReference}).
+ * ‖g‖² or ‖w‖² is not finite) at every step, at every level; from STANDARD on, at geometry steps (t
+ * divisible by {@code every}), update_sq, grad_dot_update, update_dot_prev, ema_grad_dot = ⟨g, w −
+ * c⟩, ema_dist_sq = ‖w − c‖², ema_update_dot = ⟨u, w − c⟩; at FULL, proj.j = ⟨θ_j, w_t⟩ at
+ * geometry steps and the lagged-reference probes (see {@link LaggedReference}).
  *
  * <p>The EMA centre c starts at the first geometry step's w; after each geometry step t, c ←
  * c + a (w_t − c), a = min(1, every / emaHorizon). So with the c of step t, ‖w_{t+1} − c‖² =
  * ema_dist_sq + 2 ema_update_dot + update_sq (math.md §2, exact up to rounding).
  *
+ * <p>Cost: every operation over d is one BLAS level-1 call per segment (see {@link Vectors}); a
+ * geometry step takes 13 of them, a step without geometry 2 (the two norms). (Fusing the products
+ * with s_t into one gemv over a 3 × d matrix was measured and was no faster single-threaded, and
+ * 18× slower on a row-offset view.)
+ *
  * <p>Memory: see {@link Level}. Buffers are allocated at the first call, shaped like its segments.
  */
 final class GeometryAccumulator {
-  public static final List<String> BASIC_SERIES = List.of("grad_sq", "weight_sq", "nonfinite", "update_sq",
-      "grad_dot_update", "update_dot_prev");
-  public static final List<String> EMA_SERIES = List.of("ema_grad_dot", "ema_dist_sq", "ema_update_dot");
+  public static final List<String> BASIC_SERIES = List.of("grad_sq", "weight_sq", "nonfinite");
+  public static final List<String> STANDARD_SERIES = List.of("update_sq", "grad_dot_update", "update_dot_prev",
+      "ema_grad_dot", "ema_dist_sq", "ema_update_dot");
   public static final List<String> REF_SERIES = List.of("ref_grad_dot", "ref_dist_sq", "ref_grad_sq",
       "ref_probe_step");
 
@@ -45,19 +50,22 @@ final class GeometryAccumulator {
   private final long seed;
   private final int refEvery;
   private final int refLag;
+  private final long projectionCacheBytes;
 
   private final int idGradSq, idWeightSq, idNonfinite, idUpdateSq, idGradDotUpdate, idUpdateDotPrev;
   private final int idEmaGradDot, idEmaDistSq, idEmaUpdateDot;
   private final int[] idRef;
   private final int[] idProj;
 
-  private List<INDArray> g;      // g_t at a geometry step
-  private List<INDArray> uPrev;  // u_{t-1}
+  // STANDARD and FULL:
+  private List<INDArray> sPrev;  // s_{t-1} = -u_{t-1}
+  private List<INDArray> g;      // the raw gradient of a geometry step (g_t = gScale · g)
   private List<INDArray> centre; // c between steps; c - w_t during a geometry step
+  private double gScale;
   private Projections projections;
   private LaggedReference reference;
 
-  private boolean uPrevValid;
+  private boolean sPrevValid;
   private boolean centreReady;
   private long pendingStep = -1;
   private boolean pendingGeometry;
@@ -74,6 +82,12 @@ final class GeometryAccumulator {
    */
   GeometryAccumulator(Level level, int every, double emaHorizon, int projections, long seed, int refEvery,
       int refLag, StepRecord record) {
+    this(level, every, emaHorizon, projections, seed, refEvery, refLag, Projections.DEFAULT_CACHE_BYTES, record);
+  }
+
+  /** As above, with the bound on cached projection directions (0: regenerate them at every call). */
+  GeometryAccumulator(Level level, int every, double emaHorizon, int projections, long seed, int refEvery,
+      int refLag, long projectionCacheBytes, StepRecord record) {
     if (every < 1) {
       throw new IllegalArgumentException("geometryEvery must be >= 1, got " + every);
     }
@@ -90,6 +104,7 @@ final class GeometryAccumulator {
     this.seed = seed;
     this.refEvery = refEvery;
     this.refLag = refLag;
+    this.projectionCacheBytes = projectionCacheBytes;
     if (level == Level.FULL) {
       reference = new LaggedReference(refEvery, refLag); // validates
     }
@@ -116,7 +131,7 @@ final class GeometryAccumulator {
   public static List<String> seriesNames(Level level, int projections) {
     List<String> out = new ArrayList<>(BASIC_SERIES);
     if (level != Level.BASIC) {
-      out.addAll(EMA_SERIES);
+      out.addAll(STANDARD_SERIES);
     }
     if (level == Level.FULL) {
       for (int j = 0; j < projections; j++) {
@@ -127,13 +142,18 @@ final class GeometryAccumulator {
     return out;
   }
 
-  /** Bytes of state this accumulator holds (or will hold) for d parameters of elementBytes each. */
-  public static long memoryBytes(Level level, long d, int elementBytes, int projections, int refEvery, int refLag) {
-    long vectors = level == Level.BASIC ? 2 : 3;
+  /**
+   * Bytes of state this accumulator holds (or will hold) for d parameters of elementBytes each, with
+   * at most {@code projectionCacheBytes} of cached projection directions.
+   */
+  public static long memoryBytes(Level level, long d, int elementBytes, int projections, int refEvery, int refLag,
+      long projectionCacheBytes) {
+    long vectors = level == Level.BASIC ? 0 : 3;
     long extra = 0;
     if (level == Level.FULL) {
       vectors += 2L * LaggedReference.liveProbes(refEvery, refLag);
-      extra = (long) projections * Projections.BLOCK * elementBytes;
+      long cached = Projections.cachedBytes(projections, d, elementBytes);
+      extra = cached <= projectionCacheBytes ? cached : (long) projections * Projections.BLOCK * elementBytes;
     }
     return vectors * d * elementBytes + extra;
   }
@@ -147,10 +167,26 @@ final class GeometryAccumulator {
    * gradScale. Segments are rank-1 views, the same shapes at every call.
    */
   public void gradient(long step, List<INDArray> w, List<INDArray> rawGrad, double gradScale, StepRecord out) {
-    if (g == null) {
+    if (level != Level.BASIC && g == null) {
       allocate(w);
     }
-    double gradSq = Vectors.sq(rawGrad) * gradScale * gradScale;
+    boolean geometry = isGeometryStep(step) && level != Level.BASIC;
+    double rawSq;
+    if (geometry) {
+      Vectors.copy(rawGrad, g); // the scale stays a double: one pass, no rounding of g
+      gScale = gradScale;
+      if (!centreReady) {
+        Vectors.copy(w, centre);
+        centreReady = true;
+      }
+      Vectors.axpy(-1.0, w, centre); // c - w_t
+      rawSq = Vectors.sq(g);          // g is in cache now; rawGrad is not read again
+      out.put(idEmaGradDot, -gradScale * Vectors.dot(g, centre));
+      out.put(idEmaDistSq, Vectors.sq(centre));
+    } else {
+      rawSq = Vectors.sq(rawGrad);
+    }
+    double gradSq = rawSq * gradScale * gradScale;
     double weightSq = Vectors.sq(w);
     long nonfinite = 0;
     if (!Double.isFinite(gradSq)) {
@@ -162,30 +198,10 @@ final class GeometryAccumulator {
     out.put(idGradSq, gradSq);
     out.put(idWeightSq, weightSq);
     out.put(idNonfinite, nonfinite);
-
-    boolean geometry = isGeometryStep(step);
-    if (geometry) {
-      for (int i = 0; i < w.size(); i++) {
-        rawGrad.get(i).mul(gradScale, g.get(i));
-      }
-      if (centre != null) {
-        if (!centreReady) {
-          for (int i = 0; i < w.size(); i++) {
-            centre.get(i).assign(w.get(i));
-          }
-          centreReady = true;
-        }
-        for (int i = 0; i < w.size(); i++) {
-          centre.get(i).subi(w.get(i)); // c - w_t
-        }
-        out.put(idEmaGradDot, -Vectors.dot(g, centre));
-        out.put(idEmaDistSq, Vectors.sq(centre));
-      }
-      if (projections != null) {
-        double[] p = projections.compute(w);
-        for (int j = 0; j < idProj.length; j++) {
-          out.put(idProj[j], p[j]);
-        }
+    if (geometry && projections != null) {
+      double[] p = projections.compute(w);
+      for (int j = 0; j < idProj.length; j++) {
+        out.put(idProj[j], p[j]);
       }
     }
     if (reference != null) {
@@ -206,44 +222,43 @@ final class GeometryAccumulator {
           + pendingStep);
     }
     pendingStep = -1;
+    if (level == Level.BASIC) {
+      return;
+    }
     if (pendingGeometry) {
       out.put(idUpdateSq, Vectors.sq(s));
-      out.put(idGradDotUpdate, -Vectors.dot(g, s));
-      if (uPrevValid) {
-        out.put(idUpdateDotPrev, -Vectors.dot(s, uPrev));
+      out.put(idGradDotUpdate, -gScale * Vectors.dot(g, s));
+      if (sPrevValid) {
+        out.put(idUpdateDotPrev, Vectors.dot(s, sPrev)); // <-s, -s_prev>
       }
-      if (centre != null) {
-        out.put(idEmaUpdateDot, Vectors.dot(s, centre)); // <-s, -(c - w_t)>
-        // c + a (w_t - c) = w_t + (1 - a)(c - w_t), with w_t = w_{t+1} + s
-        for (int i = 0; i < s.size(); i++) {
-          centre.get(i).muli(1.0 - alpha).addi(wNext.get(i)).addi(s.get(i));
-        }
-      }
+      out.put(idEmaUpdateDot, Vectors.dot(s, centre));   // <-s, -(c - w_t)>
+      // c + a (w_t - c) = w_t + (1 - a)(c - w_t), with w_t = w_{t+1} + s. The centre itself is
+      // kept (not c − w): weights changed behind the listener's back (layer constraints, applied
+      // after iterationDone; a skipped iteration) cannot make it drift.
+      Vectors.scal(1.0 - alpha, centre);
+      Vectors.axpy(1.0, wNext, centre);
+      Vectors.axpy(1.0, s, centre);
     }
     if (isGeometryStep(step + 1)) {
-      for (int i = 0; i < s.size(); i++) {
-        s.get(i).mul(-1.0, uPrev.get(i));
-      }
-      uPrevValid = true;
+      Vectors.copy(s, sPrev);
+      sPrevValid = true;
     } else {
-      uPrevValid = false;
+      sPrevValid = false;
     }
   }
 
   /** Forgets the pending step (the optimizer did not apply it); the next update series restart. */
   public void abandon() {
     pendingStep = -1;
-    uPrevValid = false;
+    sPrevValid = false;
   }
 
   private void allocate(List<INDArray> w) {
+    sPrev = Vectors.like(w);
     g = Vectors.like(w);
-    uPrev = Vectors.like(w);
-    if (level != Level.BASIC) {
-      centre = Vectors.like(w);
-    }
+    centre = Vectors.like(w);
     if (level == Level.FULL) {
-      projections = new Projections(projectionCount, seed, w.get(0).dataType());
+      projections = new Projections(projectionCount, seed, w.get(0).dataType(), projectionCacheBytes);
     }
   }
 

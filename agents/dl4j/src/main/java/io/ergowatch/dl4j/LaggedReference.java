@@ -60,9 +60,7 @@ final class LaggedReference {
     }
     if (due != null) {
       List<INDArray> d = due.w();
-      for (int i = 0; i < d.size(); i++) {
-        d.get(i).subi(w.get(i)); // w_p - w_r, in place
-      }
+      Vectors.axpy(-1.0, w, d); // w_p - w_r, in place
       out.put(ids[0], Vectors.dot(due.g(), d));
       out.put(ids[1], Vectors.sq(d));
       out.put(ids[2], Vectors.sq(due.g()));
@@ -72,10 +70,9 @@ final class LaggedReference {
     if (step % every == 0) {
       List<INDArray> wp = buffer(w);
       List<INDArray> gp = buffer(w);
-      for (int i = 0; i < w.size(); i++) {
-        wp.get(i).assign(w.get(i));
-        rawGrad.get(i).mul(gradScale, gp.get(i));
-      }
+      Vectors.copy(w, wp);
+      Vectors.copy(rawGrad, gp);
+      Vectors.scal(gradScale, gp);
       live.add(new Probe(step, wp, gp));
     }
     return due != null;

@@ -13,8 +13,9 @@ package io.ergowatch.dl4j;
  *       (+ the EMA centre).
  *   <li>{@link #FULL}: + proj.0..proj.{k-1} at geometry steps and the lagged-reference probes
  *       ref_grad_dot, ref_dist_sq, ref_grad_sq, ref_probe_step. Memory: 3d + 2d per live probe
- *       (ceil(refLag / refEvery) of them, at most 8) + one block of k × 32768 random numbers
- *       (4 MiB for k = 32 in FLOAT), whatever d.
+ *       (ceil(refLag / refEvery) of them, at most 8) + the k random directions: kept whole when
+ *       k × d numbers take at most the projection cache (default 64 MiB, i.e. d ≤ 524,288 for
+ *       k = 32 in FLOAT), else one block of k × 32768 regenerated per use (4 MiB for k = 32).
  * </ul>
  * Options at any level: per-layer gradient norms (no extra memory); sharpness (a twin network —
  * its parameters, gradients, updater state and probe-batch activations — plus 3d, built at the

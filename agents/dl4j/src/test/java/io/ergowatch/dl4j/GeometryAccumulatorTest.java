@@ -161,6 +161,14 @@ class GeometryAccumulatorTest {
     // the same seed gives the same directions; another seed others
     assertThat(new Projections(k, 99, DataType.DOUBLE).compute(segs)).containsExactly(got);
     assertThat(new Projections(k, 100, DataType.DOUBLE).compute(segs)[0]).isNotEqualTo(got[0]);
+    // cached directions are the same numbers, kept: the same projections at every call
+    Projections cached = new Projections(k, 99, DataType.DOUBLE, Projections.cachedBytes(k, w.length, 8));
+    assertThat(cached.compute(segs)).containsExactly(got);
+    assertThat(cached.cached()).isTrue();
+    assertThat(cached.compute(segs)).containsExactly(got);
+    Projections tooBig = new Projections(k, 99, DataType.DOUBLE, Projections.cachedBytes(k, w.length, 8) - 1);
+    assertThat(tooBig.compute(segs)).containsExactly(got);
+    assertThat(tooBig.cached()).isFalse();
   }
 
   @Test
@@ -231,12 +239,17 @@ class GeometryAccumulatorTest {
   @Test
   void memoryPerLevel() {
     long d = 1_000_000;
-    assertThat(GeometryAccumulator.memoryBytes(Level.BASIC, d, 4, 32, 100, 100)).isEqualTo(8 * d);
-    assertThat(GeometryAccumulator.memoryBytes(Level.STANDARD, d, 4, 32, 100, 100)).isEqualTo(12 * d);
-    assertThat(GeometryAccumulator.memoryBytes(Level.FULL, d, 4, 32, 100, 100))
+    long cache = Projections.DEFAULT_CACHE_BYTES;
+    assertThat(GeometryAccumulator.memoryBytes(Level.BASIC, d, 4, 32, 100, 100, cache)).isZero();
+    assertThat(GeometryAccumulator.memoryBytes(Level.STANDARD, d, 4, 32, 100, 100, cache)).isEqualTo(12 * d);
+    // 32 directions of 10^6 floats (128 MB) exceed the default 64 MiB: one block is regenerated per use
+    assertThat(GeometryAccumulator.memoryBytes(Level.FULL, d, 4, 32, 100, 100, cache))
         .isEqualTo(20 * d + 32L * Projections.BLOCK * 4);
-    assertThat(GeometryAccumulator.memoryBytes(Level.FULL, d, 4, 32, 100, 250))
+    assertThat(GeometryAccumulator.memoryBytes(Level.FULL, d, 4, 32, 100, 250, cache))
         .isEqualTo(36 * d + 32L * Projections.BLOCK * 4);
+    // d = 500,000: 64,000,000 bytes of directions fit, and are kept
+    assertThat(GeometryAccumulator.memoryBytes(Level.FULL, 500_000, 4, 32, 100, 100, cache))
+        .isEqualTo(20 * 500_000L + 32L * 500_000 * 4);
   }
 
   @Test
