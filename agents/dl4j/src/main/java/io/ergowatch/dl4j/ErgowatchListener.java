@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +79,8 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
   private final org.nd4j.linalg.dataset.DataSet sharpnessProbe;
   private final int idSharpness;
   private Sharpness sharpness;
+  private INDArray adamScale;
+  private boolean warnedPrecondition;
   private Model probeNet;
   private final List<INDArray> wSegments = new ArrayList<>();
   private final List<INDArray> gSegments = new ArrayList<>();
@@ -191,7 +194,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
         segments(model); // same views; the gradient one now holds the applied step
         geometry.update(iteration, wSegments, gSegments, record);
         if (sharpnessEvery > 0 && iteration % sharpnessEvery == 0) {
-          record.put(idSharpness, sharpness(model));
+          record.put(idSharpness, sharpness(model, iteration));
         }
       } catch (RuntimeException e) {
         fail("iterationDone", e);
@@ -291,7 +294,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
    * state is never touched. Memory: the twin (its parameters, gradients, updater state and
    * activations) + 3d.
    */
-  private double sharpness(Model model) {
+  private double sharpness(Model model, int iteration) {
     INDArray w = flat(model.params());
     if (probeNet == null) {
       if (model instanceof MultiLayerNetwork m) {
@@ -316,6 +319,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
     Model twin = probeNet;
     double scale = 1.0 / sharpnessProbe.getFeatures().size(0);
     INDArray twinParams = flat(twin.params());
+    INDArray precondition = adamScaling(model, iteration, w);
     return sharpness.estimate(w, (x, out) -> {
       twinParams.assign(x);
       if (twin instanceof MultiLayerNetwork m) {
@@ -329,7 +333,54 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
         g.computeGradientAndScore();
       }
       flat(twin.getGradientsViewArray()).mul(scale, out);
-    });
+    }, precondition);
+  }
+
+  /**
+   * D = P^−1/2 over the flat parameters when every parameter is updated by Adam, P being the
+   * preconditioner of the step just applied: DL4J's Adam subtracts lr·m̂/P with P = (√v + ε) /
+   * √(1 − β₂^T), T = iteration + 1 (pinned by a test). Null (sharpness not preconditioned, said
+   * once) for any other updater.
+   */
+  private INDArray adamScaling(Model model, int iteration, INDArray w) {
+    org.deeplearning4j.nn.api.Updater updater = model instanceof MultiLayerNetwork m ? m.getUpdater()
+        : ((ComputationGraph) model).getUpdater();
+    if (!(updater instanceof org.deeplearning4j.nn.updater.BaseMultiLayerUpdater<?> multi)) {
+      return null;
+    }
+    List<org.deeplearning4j.nn.updater.UpdaterBlock> blocks = multi.getUpdaterBlocks();
+    long covered = 0;
+    for (org.deeplearning4j.nn.updater.UpdaterBlock block : blocks) {
+      if (!(block.getGradientUpdater() instanceof org.nd4j.linalg.learning.AdamUpdater)) {
+        if (!warnedPrecondition) {
+          warnedPrecondition = true;
+          log.info("ergowatch: sharpness is not preconditioned: not every layer uses Adam (updater {})",
+              block.getGradientUpdater() == null ? "none" : block.getGradientUpdater().getClass().getSimpleName());
+        }
+        return null;
+      }
+      covered += block.getParamOffsetEnd() - block.getParamOffsetStart();
+    }
+    if (blocks.isEmpty() || covered != w.length()) {
+      return null;
+    }
+    if (adamScale == null) {
+      adamScale = Nd4j.create(w.dataType(), w.length());
+    }
+    for (org.deeplearning4j.nn.updater.UpdaterBlock block : blocks) {
+      org.nd4j.linalg.learning.AdamUpdater adam = (org.nd4j.linalg.learning.AdamUpdater) block.getGradientUpdater();
+      org.nd4j.linalg.learning.config.Adam cfg = adam.getConfig();
+      INDArray v = flat(adam.getV());
+      INDArray d = adamScale.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(block.getParamOffsetStart(),
+          block.getParamOffsetEnd()));
+      double bias = Math.sqrt(1 - Math.pow(cfg.getBeta2(), iteration + 1.0));
+      // D = P^-1/2 = (bias / (sqrt(v) + eps))^1/2
+      d.assign(v);
+      org.nd4j.linalg.ops.transforms.Transforms.sqrt(d, false);
+      d.addi(cfg.getEpsilon()).rdivi(bias);
+      org.nd4j.linalg.ops.transforms.Transforms.sqrt(d, false);
+    }
+    return adamScale;
   }
 
   static INDArray flat(INDArray a) {
@@ -506,8 +557,11 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
      * Sends the series sharpness every {@code every} iterations: the top Hessian eigenvalue of the
      * mean loss on the fixed {@code probe} batch at w_{t+1} (after iteration t's update), by
      * {@code iterations} power iterations on finite-difference Hessian-vector products (2
-     * gradient evaluations each, on a twin network). Not preconditioned (compare with 2/lr for
-     * SGD). Over all parameters, whatever {@link #layers} keeps.
+     * gradient evaluations each, on a twin network). When every layer uses Adam it is the
+     * preconditioned sharpness λ_max(P⁻¹H) (P: Adam's preconditioner of the step; compare with
+     * 38/lr for β₁ = 0.9), else the plain one (compare with 2/lr for SGD): give the monitor the
+     * labels optimizer (and beta1 or momentum) so that it knows which. Over all parameters,
+     * whatever {@link #layers} keeps.
      */
     public Builder sharpness(int every, org.nd4j.linalg.dataset.DataSet probe, int iterations) {
       if (every < 1 || iterations < 1) {

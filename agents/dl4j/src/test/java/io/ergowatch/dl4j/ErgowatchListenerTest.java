@@ -128,16 +128,26 @@ class ErgowatchListenerTest {
     }
   }
 
-  @Test
-  void layerFilterMeasuresOnlyTheChosenLayers() {
-    MultiLayerNetwork net = TinyNets.mlp(TinyNets.updater("adam", LR), DataType.DOUBLE);
-    int hidden = (int) net.getLayer(0).numParams(); // 4*3 + 3; the output layer's 3 + 1 follow
-    Run run = train(net, builder().level(Level.STANDARD).emaHorizon(4).layers("out"::equals), DataType.DOUBLE);
+  @ParameterizedTest
+  @ValueSource(strings = {"MultiLayerNetwork", "ComputationGraph"})
+  void layerFilterMeasuresOnlyTheChosenLayers(String kind) {
+    Model net = kind.equals("ComputationGraph") ? TinyNets.graph(TinyNets.updater("adam", LR), DataType.DOUBLE)
+        : TinyNets.mlp(TinyNets.updater("adam", LR), DataType.DOUBLE);
+    int hidden = 4 * 3 + 3; // the hidden layer's parameters come first in the flat vector; the output's 3 + 1 follow
+    Run run = train(net, builder().level(Level.STANDARD).emaHorizon(4).layers("out"::equals)
+        .layerGradNorms("hidden", "out"), DataType.DOUBLE);
     int d = hidden + 4;
     Run sliced = new Run(run.sent(), run.seen().stream().map(s -> new Seen(s.iteration(), slice(s.w(), hidden, d),
         slice(s.raw(), hidden, d), s.batch(), slice(s.wNext(), hidden, d), slice(s.view(), hidden, d), s.score()))
         .toList());
     checkAll(sliced, 1, 4, Offset.offset(1e-12), LR);
+    for (int t = 0; t < STEPS; t++) { // per-layer norms by vertex / layer name, whatever the filter keeps
+      double[] g = scale(run.seen().get(t).raw(), 1.0 / BATCH);
+      double[] gh = slice(g, 0, hidden);
+      double[] go = slice(g, hidden, d);
+      assertThat(run.sent().get(t).get("layer.hidden.grad_sq")).isCloseTo(dot(gh, gh), within(1e-12 * dot(gh, gh)));
+      assertThat(run.sent().get(t).get("layer.out.grad_sq")).isCloseTo(dot(go, go), within(1e-12 * dot(go, go)));
+    }
   }
 
   @Test

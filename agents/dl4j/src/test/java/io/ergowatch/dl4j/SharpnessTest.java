@@ -31,6 +31,111 @@ class SharpnessTest {
     assertThat(s.estimate(w, (x, out) -> x.mul(diag, out))).isCloseTo(10.5, within(1e-6));
   }
 
+  /** With a diagonal scaling D: the top eigenvalue of D A D, here of [[0.5, 1], [1, 12]]. */
+  @Test
+  void scaledPowerIterationEstimatesTheTopEigenvalueOfDad() {
+    INDArray a = Nd4j.create(new double[][] {{2, 1}, {1, 3}}).castTo(DataType.DOUBLE);
+    INDArray d = Nd4j.create(new double[] {0.5, 2}, new long[] {2}, DataType.DOUBLE);
+    Sharpness s = new Sharpness(2, DataType.DOUBLE, 300, 1e-3, 1);
+    INDArray w = Nd4j.create(new double[] {0.7, -0.2}, new long[] {2}, DataType.DOUBLE);
+    double lambda = s.estimate(w, (x, out) -> out.assign(a.mmul(x.reshape(2, 1)).reshape(2)), d);
+    double tr = 12.5;
+    double det = 0.5 * 12 - 1;
+    assertThat(lambda).isCloseTo(tr / 2 + Math.sqrt(tr * tr / 4 - det), within(1e-6));
+  }
+
+  /**
+   * DL4J's Adam (1.0.0-M2.1) subtracts lr·√(1 − β₂^T)/(1 − β₁^T) · m/(√v + ε) at iteration t, T = t
+   * + 1: the preconditioner the listener divides the Hessian by. Pinned here from the updater's
+   * state (one block: [m | v]) and the applied step read from the gradient view.
+   */
+  @Test
+  void adamStepIsTheBiasCorrectedMomentOverItsPreconditioner() {
+    double lr = 0.01;
+    MultiLayerNetwork net = TinyNets.mlp(TinyNets.updater("adam", lr), DataType.DOUBLE);
+    Capture capture = new Capture();
+    StateCapture state = new StateCapture();
+    net.addListeners(capture, state);
+    for (int t = 0; t < 5; t++) {
+      net.fit(TinyNets.batch(300 + t, DataType.DOUBLE));
+    }
+    int d = (int) net.numParams();
+    for (int t = 0; t < 5; t++) {
+      double[] mv = state.states.get(t);
+      assertThat(mv).hasSize(2 * d);
+      double[] step = capture.seen.get(t).view();
+      double bias = Math.sqrt(1 - Math.pow(0.999, t + 1)) / (1 - Math.pow(0.9, t + 1));
+      for (int i = 0; i < d; i++) {
+        double expected = lr * bias * mv[i] / (Math.sqrt(mv[d + i]) + 1e-8);
+        assertThat(step[i]).as("step %d, parameter %d", t, i).isCloseTo(expected, within(1e-12 + 1e-9 * Math.abs(expected)));
+      }
+    }
+  }
+
+  /**
+   * With Adam on every layer the sent sharpness is preconditioned: the top eigenvalue of
+   * P^−1/2 H P^−1/2, H the Hessian of the probe loss at w_{t+1} (second differences, Jacobi) and P
+   * Adam's preconditioner from the updater's state. On linear regression, so that H is positive
+   * semi-definite: power iteration finds the largest eigenvalue in magnitude, and an indefinite H
+   * with two nearly opposite extremes (the tiny MLP here: 88.3 and −87.0) would need far more
+   * iterations than a test can afford.
+   */
+  @Test
+  void adamSharpnessIsPreconditioned() {
+    MultiLayerNetwork net = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+        .seed(42).dataType(DataType.DOUBLE).updater(TinyNets.updater("adam", 0.01)).list()
+        .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+            org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MSE).nIn(4).nOut(1)
+            .activation(org.nd4j.linalg.activations.Activation.IDENTITY).build())
+        .build());
+    net.init();
+    DataSet probe = TinyNets.batch(77, DataType.DOUBLE);
+    ErgowatchListener.Builder b = ErgowatchListener.builder().run("s").level(Level.BASIC).sharpness(2, probe, 400);
+    CapturingSink[] sink = new CapturingSink[1];
+    ErgowatchListener listener = CapturingSink.listener(b, sink);
+    Capture capture = new Capture();
+    StateCapture state = new StateCapture();
+    net.addListeners(capture, state, listener);
+    MultiLayerNetwork twin = net.clone();
+    for (int t = 0; t < 3; t++) {
+      net.fit(TinyNets.batch(400 + t, DataType.DOUBLE));
+    }
+    int d = (int) net.numParams();
+    for (int t : new int[] {0, 2}) {
+      double[] w = capture.seen.get(t).wNext();
+      double[][] h = hessian(w, x -> {
+        twin.setParams(Nd4j.create(x, new long[] {1, x.length}, DataType.DOUBLE));
+        return twin.score(probe);
+      });
+      double[] v = java.util.Arrays.copyOfRange(state.states.get(t), d, 2 * d);
+      double[] scale = new double[d];
+      for (int i = 0; i < d; i++) {
+        scale[i] = Math.sqrt(Math.sqrt(1 - Math.pow(0.999, t + 1)) / (Math.sqrt(v[i]) + 1e-8));
+      }
+      for (int i = 0; i < d; i++) {
+        for (int j = 0; j < d; j++) {
+          h[i][j] *= scale[i] * scale[j];
+        }
+      }
+      double top = 0;
+      for (double e : jacobiEigenvalues(h)) {
+        top = Math.abs(e) > Math.abs(top) ? e : top;
+      }
+      assertThat(top).isPositive();
+      assertThat(sink[0].sent.get(t).get("sharpness")).as("step %d", t).isCloseTo(top, within(1e-4 * top));
+    }
+  }
+
+  /** Copies the updater's whole state at each iterationDone (after the update). */
+  static final class StateCapture extends org.deeplearning4j.optimize.api.BaseTrainingListener {
+    final java.util.List<double[]> states = new java.util.ArrayList<>();
+
+    @Override
+    public void iterationDone(org.deeplearning4j.nn.api.Model model, int iteration, int epoch) {
+      states.add(((MultiLayerNetwork) model).getUpdater().getStateViewArray().dup().toDoubleVector());
+    }
+  }
+
   /**
    * On the tiny MLP, the sent sharpness equals the top eigenvalue (in magnitude) of the Hessian of
    * the probe loss at w_{t+1}, built here from second differences of the score and diagonalised

@@ -23,13 +23,13 @@ import picocli.CommandLine.Option;
 /**
  * {@code ergowatch demo}: the monitor and several training runs in one process, with a live view
  * of their verdicts: three real Deeplearning4j trainings with the listener attached
- * ({@link Dl4jDemo}: improving, stalled with constant-step SGD, past the stability limit) and the
- * simulated two-layer learning-rate sweep; with {@code --simulated} (or when ND4J cannot load
+ * ({@link Dl4jDemo}: improving, stalled with constant-step SGD, past the stability limit, and a
+ * learning-rate sweep of a two-layer linear network); with {@code --simulated} (or when ND4J cannot load
  * here) the simulated (S)GD runs of {@link DemoTrainers#all()} instead of the DL4J ones. Ctrl-C
  * (or --duration) stops it cleanly.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Start the monitor with real DL4J training runs (and a simulated lr sweep) and show them live.")
+    description = "Start the monitor with real DL4J training runs (incl. a learning-rate sweep) and show them live.")
 final class DemoCommand implements Callable<Integer> {
   @Option(names = "--ingest-port", description = "EWP/1 TCP port (default ${DEFAULT-VALUE}; 0 = any free port)")
   int ingestPort = 7479;
@@ -74,7 +74,7 @@ final class DemoCommand implements Callable<Integer> {
             + "); running the simulated ones instead");
       }
     }
-    DemoRunner runner = new DemoRunner(address, stepsPerSecond, real != null ? DemoTrainers.sweepOnly() : DemoTrainers.all());
+    DemoRunner runner = real != null ? null : new DemoRunner(address, stepsPerSecond, DemoTrainers.all());
     boolean terminal = System.console() != null;
     LiveView view = new LiveView(System.out, terminal, header);
     if (!terminal) {
@@ -112,7 +112,9 @@ final class DemoCommand implements Callable<Integer> {
       }
     } finally {
       System.out.println("stopping: closing agents (BYE), draining the monitor...");
-      runner.close();
+      if (runner != null) {
+        runner.close();
+      }
       if (real != null) {
         real.close();
       }

@@ -23,11 +23,6 @@ public final class DemoTrainers {
         sweep(0.99), sweep(1.1), sweep(1.5), sweep(2.0));
   }
 
-  /** The two-layer learning-rate sweep alone: what the demo simulates next to its real DL4J runs. */
-  public static List<DemoRun> sweepOnly() {
-    return List.of(sweep(0.99), sweep(1.1), sweep(1.5), sweep(2.0));
-  }
-
   /** GD on ½(ab − 1)² at one step size: the phase transition at η_c = 1 (math.md §6.9). */
   private static DemoRun sweep(double lr) {
     return new DemoRun("two-layer-lr" + lr, "demo-sweep", "GD on ½(ab−1)² at lr " + lr + " (critical lr 1)",

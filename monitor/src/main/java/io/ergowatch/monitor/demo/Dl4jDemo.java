@@ -39,6 +39,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code dl4j-lr-too-large}: the same regression on a fixed batch of 256, full-batch GD at
  *       lr = 2.05 / λ_max (λ_max of the loss's Hessian, computed from the data): past the stability
  *       limit 2/λ_max, the top mode grows ×1.05 per step and the loss diverges.
+ *   <li>{@code dl4j-two-layer-lr*} (job {@code demo-dl4j-sweep}): a learning-rate sweep of a
+ *       two-layer linear network, 1 → 1 → 1 with no biases (ŷ = b·a·x), trained by full-batch GD
+ *       on the single example x = 1, y = 1 from (a, b) = (0.2, 0.1). DL4J's MSE is (ab − 1)², twice
+ *       the ½(ab − 1)² of math.md §6.9, so its critical lr is 0.5 (at the minimum reached, with a
+ *       = b = 1, the Hessian's top eigenvalue is 4): lr 0.495 converges, 0.55 settles on a
+ *       period-2 orbit (oscillating), 0.75 wanders without converging or settling, 1.0 diverges.
  * </ul>
  */
 public final class Dl4jDemo implements AutoCloseable {
@@ -51,7 +57,16 @@ public final class Dl4jDemo implements AutoCloseable {
       new Spec("dl4j-mlp-improving", "DL4J MLP 16-64-64-4, full-batch Adam on a generated 4-class task: keeps improving"),
       new Spec("dl4j-sgd-constant-lr",
           "DL4J linear regression, plain SGD lr 0.1 on fresh minibatches of 16: stationary, gradient never vanishes"),
-      new Spec("dl4j-lr-too-large", "DL4J linear regression, full-batch GD at lr = 2.05/lambda_max: past the stability limit"));
+      new Spec("dl4j-lr-too-large", "DL4J linear regression, full-batch GD at lr = 2.05/lambda_max: past the stability limit"),
+      sweepSpec(0.495), sweepSpec(0.55), sweepSpec(0.75), sweepSpec(1.0));
+
+  /** The learning rates of the two-layer sweep (critical lr 0.5). */
+  public static final double[] SWEEP_LRS = {0.495, 0.55, 0.75, 1.0};
+
+  private static Spec sweepSpec(double lr) {
+    return new Spec("dl4j-two-layer-lr" + lr, "DL4J two-layer linear net 1-1-1, full-batch GD on (ab-1)^2 at lr " + lr
+        + " (critical lr 0.5)");
+  }
 
   private final List<Thread> threads = new ArrayList<>();
   private final List<ErgowatchListener> listeners = new ArrayList<>();
@@ -84,13 +99,23 @@ public final class Dl4jDemo implements AutoCloseable {
     nets.add(gd);
     steps.add(() -> gd.fit(fixed));
 
-    String[][] labels = {{"optimizer", "adam", "model", "mlp-16-64-64-4"}, {"optimizer", "sgd", "model", "linear-10"},
-        {"optimizer", "gd", "model", "linear-10"}};
+    // 4. the learning-rate sweep across the phase transition
+    DataSet one = new DataSet(Nd4j.ones(DataType.DOUBLE, 1, 1), Nd4j.ones(DataType.DOUBLE, 1, 1));
+    List<String[]> labels = new ArrayList<>(List.of(new String[] {"optimizer", "adam", "model", "mlp-16-64-64-4"},
+        new String[] {"optimizer", "sgd", "model", "linear-10"}, new String[] {"optimizer", "gd", "model", "linear-10"}));
+    for (double sweepLr : SWEEP_LRS) {
+      MultiLayerNetwork two = twoLayerLinear(sweepLr, 0.2, 0.1);
+      nets.add(two);
+      steps.add(() -> two.fit(one));
+      labels.add(new String[] {"optimizer", "gd", "model", "two-layer-linear-1-1-1", "lr", Double.toString(sweepLr)});
+    }
     for (int i = 0; i < RUNS.size(); i++) {
-      ErgowatchListener.Builder b = ErgowatchListener.builder().address(address).run(RUNS.get(i).run()).job("demo-dl4j")
+      String job = RUNS.get(i).run().startsWith("dl4j-two-layer") ? "demo-dl4j-sweep" : "demo-dl4j";
+      ErgowatchListener.Builder b = ErgowatchListener.builder().address(address).run(RUNS.get(i).run()).job(job)
           .level(Level.STANDARD);
-      for (int k = 0; k < labels[i].length; k += 2) {
-        b.label(labels[i][k], labels[i][k + 1]);
+      String[] kv = labels.get(i);
+      for (int k = 0; k < kv.length; k += 2) {
+        b.label(kv[k], kv[k + 1]);
       }
       ErgowatchListener l = b.build();
       listeners.add(l);
@@ -142,6 +167,20 @@ public final class Dl4jDemo implements AutoCloseable {
             .build());
     MultiLayerNetwork net = new MultiLayerNetwork(lb.build());
     net.init();
+    return net;
+  }
+
+  /** ŷ = b·a·x: two dense layers of one unit, identity activations, no biases, MSE, plain SGD at lr. */
+  static MultiLayerNetwork twoLayerLinear(double lr, double a, double b) {
+    MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.DOUBLE)
+        .updater(new Sgd(lr)).list()
+        .layer(new DenseLayer.Builder().nIn(1).nOut(1).hasBias(false).activation(Activation.IDENTITY).build())
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(1).nOut(1).hasBias(false)
+            .activation(Activation.IDENTITY).build())
+        .build());
+    net.init();
+    net.getLayer(0).setParam("W", Nd4j.valueArrayOf(new long[] {1, 1}, a, DataType.DOUBLE));
+    net.getLayer(1).setParam("W", Nd4j.valueArrayOf(new long[] {1, 1}, b, DataType.DOUBLE));
     return net;
   }
 
