@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PyTorch agent on a GPU machine, in one go: the whole Python test suite (the CUDA tests
 # included), the step-time overhead per level on a ~120M-parameter MLP in fp32 and in bf16
-# autocast, and the ~235M-parameter mixed-precision example with every host sync made an
+# autocast (geometry every step and every 10 steps), and the ~235M-parameter mixed-precision example with every host sync made an
 # error inside watch.step(). Writes its logs to the folder given (default ./gpu-check).
 #
 #     bash agents/python/bench/gpu_check.sh /tmp/gpu-check
@@ -29,6 +29,13 @@ timeout 240 python3 bench/overhead.py --device cuda --width 4096 --depth 8 --bat
 step "overhead bf16 autocast"
 timeout 240 python3 bench/overhead.py --device cuda --width 4096 --depth 8 --batch 256 --steps 20 --repeats 5 --amp \
     2>&1 | tee "$out/overhead-bf16.txt" || status=1
+
+step "overhead fp32, geometry every 10 steps"
+timeout 240 python3 bench/overhead.py --device cuda --width 4096 --depth 8 --batch 256 --steps 20 --repeats 5 --every 10 \
+    2>&1 | tee "$out/overhead-fp32-every10.txt" || status=1
+step "overhead bf16 autocast, geometry every 10 steps"
+timeout 240 python3 bench/overhead.py --device cuda --width 4096 --depth 8 --batch 256 --steps 20 --repeats 5 --amp \
+    --every 10 2>&1 | tee "$out/overhead-bf16-every10.txt" || status=1
 
 step "gpu_large.py --check-syncs (235M parameters, fp16 + GradScaler, AdamW, level full)"
 port=17479

@@ -514,7 +514,11 @@ class Watcher:
         self._closed = True
         try:
             g = self.geometry
-            if g is not None and self._last_version is not None and g.layout.params_version() != self._last_version:
+            if (g is not None and self._last_version is not None and g.layout.params_version() != self._last_version
+                    and g.layout.params[0].device != g.layout.device):
+                log.warning("ergowatch: the parameters left %s before close(); the last step's update series "
+                            "are not sent", g.layout.device)
+            elif g is not None and self._last_version is not None and g.layout.params_version() != self._last_version:
                 late = g.finish()
                 if late:
                     self._batch_tensors.extend(t.reshape(-1) for _, t in late)

@@ -108,6 +108,24 @@ class CudaOnlyTest(test_series.SeriesCase):
         with self.assertRaisesRegex(RuntimeError, "moved from cpu to cuda:0 after the watcher was created"):
             w.step(1.0)
 
+    def test_parameters_moved_off_the_device_before_close_lose_only_the_last_update(self):
+        model = tiny_model(device="cuda")
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sink = Sink()
+        w = Watcher(model, opt, run="moved-at-end", agent=sink)
+        x, y = data(device="cuda")
+        for _ in range(3):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            w.step(loss)
+            opt.step()
+            opt.zero_grad()
+        model.cpu()  # what a trainer's teardown may do before the watcher is closed
+        w.close()
+        self.assertEqual(sorted(sink.rows), [0, 1, 2])
+        self.assertIn("update_sq", sink.rows[1])
+        self.assertNotIn("update_sq", sink.rows[2])
+
     def test_real_grad_scaler_with_fp16_unscales_and_reports_the_skipped_step(self):
         for unscale_first in (False, True):
             with self.subTest(unscale_before_step=unscale_first):

@@ -114,6 +114,7 @@ class LightningHooksTest(unittest.TestCase):
                 cb.on_before_optimizer_step(trainer, model, opt)
                 opt.step()
                 opt.zero_grad()
+            cb.on_train_end(trainer, model)
             cb.on_fit_end(trainer, model)
         self.assertEqual(sorted(sink.rows), [0, 1, 2])
         self.assertIn("update_sq", sink.rows[2])

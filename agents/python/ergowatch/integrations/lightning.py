@@ -60,9 +60,15 @@ class ErgowatchCallback(pl.Callback):
         if self.watch is not None and raw is self.watch.optimizer:
             self.watch.step(self._loss, step=trainer.global_step)
 
-    def on_fit_end(self, trainer, pl_module):
+    def on_train_end(self, trainer, pl_module):
+        # Not on_fit_end: by then Lightning's teardown may have moved the model back to the CPU,
+        # and the last step's update is measured against the parameters where they trained.
         if self.watch is not None:
             self.watch.close()
+
+    def on_fit_end(self, trainer, pl_module):
+        if self.watch is not None:
+            self.watch.close()  # a no-op after on_train_end; closes a fit that never trained
 
     def on_exception(self, trainer, pl_module, exception):
         if self.watch is not None:
