@@ -40,22 +40,9 @@ final class DoubleSort {
         heapsort(a, lo, hi + 1);
         return a[k];
       }
-      double pivot = medianOfThree(a[lo], a[(lo + hi) >>> 1], a[hi]);
-      int lt = lo;
-      int i = lo;
-      int gt = hi;
-      while (i <= gt) {
-        double v = a[i];
-        if (v < pivot) {
-          swap(a, lt++, i++);
-        } else if (v > pivot) {
-          swap(a, i, gt--);
-        } else {
-          i++;
-        }
-      }
-      // a[lo..lt) < pivot, a[lt..gt] == pivot (never empty: the pivot is one of the values),
-      // a(gt..hi] > pivot.
+      long bounds = partition(a, lo, hi);
+      int lt = (int) (bounds >>> 32);
+      int gt = (int) bounds;
       if (k < lt) {
         hi = lt - 1;
       } else if (k > gt) {
@@ -78,20 +65,9 @@ final class DoubleSort {
         heapsort(a, lo, hi + 1);
         return;
       }
-      double pivot = medianOfThree(a[lo], a[(lo + hi) >>> 1], a[hi]);
-      int lt = lo;
-      int i = lo;
-      int gt = hi;
-      while (i <= gt) {
-        double v = a[i];
-        if (v < pivot) {
-          swap(a, lt++, i++);
-        } else if (v > pivot) {
-          swap(a, i, gt--);
-        } else {
-          i++;
-        }
-      }
+      long bounds = partition(a, lo, hi);
+      int lt = (int) (bounds >>> 32);
+      int gt = (int) bounds;
       // Recurse into the smaller side, loop on the larger: the stack stays O(log n).
       if (lt - lo < hi - gt) {
         introsort(a, lo, lt - 1, depth);
@@ -102,6 +78,29 @@ final class DoubleSort {
       }
     }
     insertionSort(a, lo, hi);
+  }
+
+  /**
+   * Three-way partition of {@code a[lo..hi]} around a median-of-three pivot. Afterwards
+   * a[lo..lt) < pivot, a[lt..gt] == pivot (never empty: the pivot is one of the values) and
+   * a(gt..hi] > pivot; returns lt and gt packed as {@code lt << 32 | gt}, so nothing is allocated.
+   */
+  private static long partition(double[] a, int lo, int hi) {
+    double pivot = medianOfThree(a[lo], a[(lo + hi) >>> 1], a[hi]);
+    int lt = lo;
+    int i = lo;
+    int gt = hi;
+    while (i <= gt) {
+      double v = a[i];
+      if (v < pivot) {
+        swap(a, lt++, i++);
+      } else if (v > pivot) {
+        swap(a, i, gt--);
+      } else {
+        i++;
+      }
+    }
+    return ((long) lt << 32) | (gt & 0xFFFF_FFFFL);
   }
 
   /** Sorts {@code a[lo..hi]} (inclusive). */
