@@ -1,7 +1,7 @@
 package io.ergowatch.agent;
 
+import io.ergowatch.protocol.FrameEncoder;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.zip.CRC32C;
 
@@ -42,9 +42,9 @@ final class SpoolEntry {
 
   /** Bytes of the HEADER entry for a run, rank and series list, framing included. */
   static int headerBytes(String run, List<String> series) {
-    int n = FRAME_BYTES + 1 + 2 + str(run) + 4 + 2;
+    int n = FRAME_BYTES + 1 + 2 + FrameEncoder.str(run) + 4 + 2;
     for (String s : series) {
-      n += str(s);
+      n += FrameEncoder.str(s);
     }
     return n;
   }
@@ -57,11 +57,11 @@ final class SpoolEntry {
     b.putInt(0);
     b.put(HEADER);
     b.putShort((short) VERSION);
-    putString(b, run);
+    FrameEncoder.putString(b, run);
     b.putInt(rank);
     b.putShort((short) series.size());
     for (String s : series) {
-      putString(b, s);
+      FrameEncoder.putString(b, s);
     }
     CRC32C crc = new CRC32C();
     crc.update(b.array(), FRAME_BYTES, total - FRAME_BYTES);
@@ -93,13 +93,4 @@ final class SpoolEntry {
     out.putInt(start + 4, (int) crc.getValue());
   }
 
-  private static int str(String s) {
-    return 2 + s.getBytes(StandardCharsets.UTF_8).length;
-  }
-
-  private static void putString(ByteBuffer b, String s) {
-    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-    b.putShort((short) bytes.length);
-    b.put(bytes);
-  }
 }

@@ -115,11 +115,13 @@ public final class FrameEncoder {
     return n;
   }
 
-  private static int str(String s) {
+  /** Bytes of an EWP/1 string: a u16 length, then the UTF-8 bytes (also the agents' spool format). */
+  public static int str(String s) {
     return 2 + s.getBytes(StandardCharsets.UTF_8).length;
   }
 
-  private static void putString(ByteBuffer out, String s) {
+  /** Writes an EWP/1 string: a u16 length, then the UTF-8 bytes. */
+  public static void putString(ByteBuffer out, String s) {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
     out.putShort((short) b.length);
     out.put(b);
