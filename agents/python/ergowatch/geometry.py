@@ -128,6 +128,24 @@ class FlatLayout:
         torch.cat(parts, out=out)
         return out
 
+    @property
+    def norms_in_place(self) -> bool:
+        """Whether grad_norms() applies: every parameter fp32 or fp64 (a half-precision norm
+        could overflow, e.g. of a loss-scaled gradient)."""
+        return all(p.dtype in (torch.float32, torch.float64) for p in self.params)
+
+    def grad_sq_in_place(self) -> torch.Tensor:
+        """|g|^2 from per-tensor norms (``torch._foreach_norm``: one multi-tensor pass over the
+        gradients, no copy); a parameter without a gradient counts 0."""
+        grads = []
+        for p in self.params:
+            g = p.grad
+            if g is not None:
+                grads.append(g.detach().to_dense() if g.is_sparse else g.detach())
+        if not grads:
+            return torch.zeros((), dtype=torch.float32, device=self.device)
+        return torch.stack([n.float() for n in torch._foreach_norm(grads)]).square().sum()
+
     def sub_params_from(self, buf: torch.Tensor) -> torch.Tensor:
         """buf <- buf - w, in place (one fused multi-tensor kernel)."""
         self.check_device()
@@ -174,7 +192,7 @@ class _Ops:
     def nonfinite(self, a: torch.Tensor, sq: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Count of NaN and infinite elements of ``a``; ``sq`` = |a|^2 when known."""
         if self.cuda:
-            return torch.isfinite(a).logical_not_().sum()
+            return a.numel() - torch.isfinite(a).sum()  # one pass over a, one over its bool mask
         if CPU_HOST_READS and sq is not None and bool(torch.isfinite(sq)):
             return self.zero  # a finite sum of squares has only finite terms
         return torch.count_nonzero(torch.sub(a, a, out=self.scratch))  # x - x is 0 iff x is finite
@@ -229,20 +247,39 @@ class Geometry:
     def is_geometry_step(self, step: int) -> bool:
         return self.geometry and step % self.every == 0
 
-    def step(self, step: int, inv_scale: Optional[torch.Tensor] = None, amp: bool = False) -> Tuple[Named, Named]:
+    def needs_flat(self, step: int) -> bool:
+        """Whether this step needs the flat copies of w and g: a geometry step, the steps just
+        before and after one (their w gives the updates around it), or a layout whose norms
+        cannot be taken in place."""
+        if not self.layout.norms_in_place:
+            return True
+        return self.geometry and (self.is_geometry_step(step) or self._prev_geom
+                                  or self.is_geometry_step(step + 1))
+
+    def step(self, step: int, inv_scale: Optional[torch.Tensor] = None, amp: bool = False,
+             need_flat: bool = False) -> Tuple[Named, Named]:
         """Measures one optimizer step; call after backward, before ``optimizer.step()``.
+
+        On an accelerator, a step that needs no flat copy (see :meth:`needs_flat`; the caller
+        adds its own needs with ``need_flat``) only takes |g|^2 from per-tensor norms, one pass
+        over the gradients: then :attr:`current_weights` and :attr:`current_grads` are not
+        this step's, and no non-finite count is made (a non-finite gradient shows in grad_sq).
 
         Args:
             step: the training step of this call.
             inv_scale: 1 / loss scale (0-d device tensor) while the gradients are still scaled.
             amp: a GradScaler is in use: a step whose gradient holds a non-finite value is one
                 it skips (the ``_skip`` entry), and it does not move the EMA centre.
+            need_flat: the caller needs :attr:`current_weights` / :attr:`current_grads`.
 
         Returns:
             (late, now): the update series of the previous call's step, and this step's
             series; entries starting with "_" are internal (``_nf_g``, ``_nf_w``, ``_skip``).
         """
         ops = self.ops
+        if ops.cuda or not CPU_HOST_READS:
+            if not need_flat and not self.needs_flat(step):
+                return [], self._in_place(inv_scale, amp)
         geom_now = self.is_geometry_step(step)
         late: Named = []
         now: Named = []
@@ -284,6 +321,20 @@ class Geometry:
         self._prev_geom = geom_now
         self._prev_skip = skip
         return late, now
+
+    def _in_place(self, inv_scale: Optional[torch.Tensor], amp: bool) -> Named:
+        """grad_sq alone, from per-tensor norms; the flat state is left as it is."""
+        self.layout.check_device()
+        grad_sq = self.layout.grad_sq_in_place()
+        if inv_scale is not None:
+            grad_sq = grad_sq * inv_scale.square()
+        now: Named = [("grad_sq", grad_sq)]
+        if amp:
+            now.append(("_skip", torch.isfinite(grad_sq).logical_not().to(torch.float32)))
+        self._have_w = False  # the next flat step starts the update chain again
+        self._prev_geom = False
+        self._prev_skip = None
+        return now
 
     def _late(self, nu: torch.Tensor) -> Named:
         """Update series of the previous step from nu = -u; then moves the EMA centre."""
@@ -367,6 +418,10 @@ class LaggedReference:
         self.lag = ref_lag
         self.probes: List[Tuple[int, torch.Tensor, torch.Tensor]] = []
         self.pool: List[torch.Tensor] = []
+
+    def needs_flat(self, step: int) -> bool:
+        """Whether :meth:`step` reads w or g at this step (a probe to take or one due)."""
+        return step % self.every == 0 or any(p + self.lag <= step for p, _, _ in self.probes)
 
     def step(self, step: int, w: torch.Tensor, g: torch.Tensor) -> Tuple[Named, Optional[int]]:
         """Evaluates a due probe against w (at most one per call), then snapshots a new one.

@@ -83,7 +83,11 @@ class Watcher:
 
     Series (docs/protocol.md, "Well-known series"; definitions in docs/math.md):
 
-    - ``basic``: loss, lr, grad_sq, nonfinite, batch_size / local_batch_size when given.
+    - ``basic``: loss, lr, grad_sq, nonfinite, batch_size / local_batch_size when given. On
+      a GPU, steps that need no flat copy of w and g (basic; standard and full away from
+      geometry steps and their neighbours) take grad_sq from per-tensor norms in one pass and
+      send no nonfinite (a non-finite gradient shows in grad_sq, which the monitor treats as
+      divergence).
     - ``standard`` (default): + weight_sq, update_sq, update_dot_prev, grad_dot_update,
       ema_grad_dot, ema_dist_sq, ema_update_dot (at steps divisible by ``every``).
     - ``full``: + proj.0..proj.{projections-1} every ``projection_every`` steps, the lagged-
@@ -349,14 +353,16 @@ class Watcher:
         late: geo_mod.Named = []
         if self.geometry is not None:
             inv_scale, amp = self._scaler_state()
-            late, now = self.geometry.step(s, inv_scale, amp)
+            project = self.projections is not None and s % self.projection_every == 0
+            need_flat = project or (self.reference is not None and self.reference.needs_flat(s))
+            late, now = self.geometry.step(s, inv_scale, amp, need_flat)
             for name, t in now:
                 tensors.append(t.reshape(1))
                 names.append((name, 1))
-            if self.projections is not None and s % self.projection_every == 0:
+            if project:
                 tensors.append(self.projections.compute(self.geometry.current_weights))
                 names.append(("_proj", self.projections.count))
-            if self.reference is not None:
+            if self.reference is not None and need_flat:
                 ref, probe = self.reference.step(s, self.geometry.current_weights, self.geometry.current_grads)
                 for name, t in ref:
                     tensors.append(t.reshape(1))

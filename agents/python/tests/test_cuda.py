@@ -37,6 +37,11 @@ class CudaPipelineTest(test_series.PipelineTest):
     DEVICE = "cuda"
 
 
+@unittest.skipUnless(CUDA, NO_CUDA)
+class CudaInPlaceNormsTest(test_series.InPlaceNormsTest):
+    DEVICE = "cuda"
+
+
 class SyncCounter:
     """Raises on any host synchronisation while active (torch's sync debug mode)."""
 

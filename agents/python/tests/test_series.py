@@ -200,7 +200,9 @@ class StandardSeriesTest(SeriesCase):
 
     def test_basic_level_sends_only_the_basic_series(self):
         r = self.run_steps(steps=3, level="basic")
-        self.assertEqual(set(r.rows[1]), {"loss", "lr", "batch_size", "grad_sq", "nonfinite"})
+        basic = {"loss", "lr", "batch_size", "grad_sq"}
+        # On a device, basic takes |g|^2 from per-tensor norms and counts no non-finite values.
+        self.assertEqual(set(r.rows[1]), basic if self.DEVICE != "cpu" else basic | {"nonfinite"})
         self.assertSq(r.rows[2]["grad_sq"], dot(r.G[2], r.G[2]), "grad_sq")
 
     def test_nonfinite_counts_nan_and_inf_in_the_gradient_on_the_device_path_too(self):
@@ -382,6 +384,81 @@ class FullLevelTest(SeriesCase):
         p_inv_half = ((v / (1 - 0.999 ** step)).sqrt() + 1e-8).rsqrt()
         top = float(torch.linalg.eigvalsh(p_inv_half[:, None] * h * p_inv_half[None, :])[-1])
         self.assertAlmostEqual(float(lam) / top, 1.0, places=3)
+
+
+class InPlaceNormsTest(SeriesCase):
+    """The device path away from geometry steps: grad_sq from per-tensor norms, no flat copies
+    (on CPU the test switches CPU_HOST_READS off to run it)."""
+
+    def setUp(self):
+        self.addCleanup(setattr, geometry, "CPU_HOST_READS", geometry.CPU_HOST_READS)
+        geometry.CPU_HOST_READS = False
+
+    def test_basic_level_takes_grad_sq_in_place_and_a_nonfinite_gradient_shows_in_it(self):
+        def poison(params):
+            params[2].grad[0, 1] = float("nan")
+
+        r = self.run_steps(steps=4, level="basic", inject={2: poison}, skip_steps=(2,))
+        for t in (0, 1, 3):
+            self.assertSq(r.rows[t]["grad_sq"], dot(r.G[t], r.G[t]), f"grad_sq {t}")
+            self.assertNotIn("nonfinite", r.rows[t])
+        self.assertTrue(math.isnan(r.rows[2]["grad_sq"]))
+
+    def test_geometry_every_ten_steps_gives_the_series_of_the_flat_path(self):
+        kw = dict(steps=25, every=10, ema_horizon=20.0)
+        fast = self.run_steps(**kw)
+        geometry.CPU_HOST_READS = True
+        flat = Run(device=self.DEVICE, **kw) if self.DEVICE == "cpu" else None
+        for t in range(25):
+            row = fast.rows[t]
+            self.assertSq(row["grad_sq"], dot(fast.G[t], fast.G[t]), f"grad_sq {t}")
+            near = t % 10 in (9, 0, 1)  # a geometry step and its neighbours use the flat copies
+            self.assertEqual("nonfinite" in row, near, f"nonfinite at step {t}")
+            if flat is not None:
+                self.assertEqual(set(row), set(flat.rows[t]) - ({"nonfinite"} if not near else set()), f"step {t}")
+                for name, v in row.items():
+                    self.assertAlmostEqual(v, flat.rows[t][name], delta=1e-6 * max(1.0, abs(v)), msg=f"{name} {t}")
+        for t in (10, 20):
+            u = fast.W[t + 1] - fast.W[t]
+            self.assertDot(fast.rows[t]["update_dot_prev"], u, fast.W[t] - fast.W[t - 1], f"update_dot_prev {t}")
+
+    def test_a_skipped_amp_step_between_geometry_steps_is_reported(self):
+        model = tiny_model(device=self.DEVICE)
+        params = list(model.parameters())
+        opt = torch.optim.SGD(params, lr=0.1)
+        sink = Sink()
+        w = Watcher(model, opt, run="amp-in-place", agent=sink, scaler=AmpTest.Scaler(opt, 256.0), every=10,
+                    copy_every=1)
+        x, y = data(device=self.DEVICE)
+        for t in range(8):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            (loss * 256.0).backward()
+            if t == 5:
+                params[0].grad[0, 0] = float("inf")
+            w.step(loss)
+            if t != 5:
+                for p in params:
+                    p.grad.div_(256.0)
+                opt.step()
+            opt.zero_grad()
+        w.close()
+        self.assertEqual([sink.rows[t]["amp_skipped"] for t in range(8)], [0.0] * 5 + [1.0] + [0.0] * 2)
+        self.assertNotIn("grad_sq", sink.rows[5])
+        self.assertIn("grad_sq", sink.rows[4])
+
+    def test_full_level_uses_the_flat_copies_only_where_it_needs_them(self):
+        r = self.run_steps(steps=12, level="full", every=10, projections=3, projection_every=4, ref_every=5,
+                           ref_lag=3)
+        proj = r.watch.projections
+        theta = torch.cat([FullLevelTest._directions(proj, i) for i in range(len(proj.layout.params))], dim=1)
+        for t in (0, 4, 8):
+            for j in range(3):
+                self.assertDot(r.rows[t][f"proj.{j}"], theta[j].double(), r.W[t], f"proj.{j} at {t}")
+        seen = {t: int(r.rows[t]["ref_probe_step"]) for t in range(12) if "ref_probe_step" in r.rows[t]}
+        self.assertEqual(seen, {3: 0, 8: 5})
+        for t, p in seen.items():
+            d = r.W[p] - r.W[t]
+            self.assertDot(r.rows[t]["ref_grad_dot"], r.G[p], d, f"ref_grad_dot {t}")
 
 
 class PipelineTest(SeriesCase):
