@@ -39,7 +39,9 @@ import java.util.regex.Pattern;
  * Reactor Netty baseline. Each connection sends pre-encoded STEP frames in batches (many
  * frames per write), optionally paced to a total rate. Prints records/s ingested and, for
  * the monitor, percentiles of the lag from send to visible on /metrics (polled every 10 ms,
- * so each sample is an upper bound within ~10 ms plus a scrape).
+ * so each sample is an upper bound within ~10 ms plus a scrape); records sent in the first
+ * {@code --warmup} seconds (default 2: JIT compilation, the runs' first windows) are left out
+ * of the lag percentiles.
  *
  * <pre>
  * java -cp bench/target/ergowatch-bench.jar io.ergowatch.bench.LoadGenerator \
@@ -55,21 +57,36 @@ public final class LoadGenerator {
     int values = Integer.parseInt(a.getOrDefault("values", "20"));
     int batch = Integer.parseInt(a.getOrDefault("batch", "64"));
     double rate = Double.parseDouble(a.getOrDefault("rate", "0"));
-    boolean probe = Boolean.parseBoolean(a.getOrDefault("probe", "true"));
+    double warmup = Double.parseDouble(a.getOrDefault("warmup", "2"));
+    String probeMode = a.getOrDefault("probe", "histogram");
+    if (!List.of("histogram", "metrics", "true", "false").contains(probeMode)) {
+      throw new IllegalArgumentException("--probe is histogram (default), metrics or false, got " + probeMode);
+    }
+    boolean probe = probeMode.equals("metrics") || probeMode.equals("true");
+    boolean histogram = probeMode.equals("histogram");
     System.out.printf("target=%s connections=%d records/conn=%d values=%d batch=%d rate=%s%n",
         target, connections, records, values, batch, rate > 0 ? String.format("%.0f/s", rate) : "max");
     if (target.equals("bare")) {
       try (BareNettyServer bare = new BareNettyServer()) {
         Result r = drive(bare.port(), false, connections, records, values, batch, rate,
-            () -> bare.steps.sum(), null);
+            () -> bare.steps.sum(), null, warmup);
         r.print();
       }
     } else {
       Map<String, String> flags = new HashMap<>(Map.of("ingest-host", "127.0.0.1", "http-host", "127.0.0.1",
           "ingest-port", "0", "http-port", "0", "data-dir", Files.createTempDirectory("ergowatch-load").toString()));
+      if (a.containsKey("fsync")) {
+        flags.put("fsync", a.get("fsync")); // batch (the monitor's default), interval or none
+      }
       try (Monitor m = Monitor.start(ConfigLoader.load(null, Map.of(), flags))) {
-        Result r = drive(m.ingestPort(), true, connections, records, values, batch, rate, m.pipeline()::recordsApplied, probe ? "http://127.0.0.1:" + m.httpPort() + "/metrics" : null);
+        String metrics = "http://127.0.0.1:" + m.httpPort() + "/metrics";
+        LagWindow lag = histogram ? new LagWindow(metrics, warmup) : null;
+        Result r = drive(m.ingestPort(), true, connections, records, values, batch, rate, m.pipeline()::recordsApplied,
+            probe ? metrics : null, warmup);
         r.print();
+        if (lag != null) {
+          lag.finish();
+        }
       }
     }
   }
@@ -83,7 +100,7 @@ public final class LoadGenerator {
       System.out.printf("ingested %d records in %.2f s: %.0f records/s%n", records, seconds, records / seconds);
       if (latencyNanos != null && latencyNanos.length > 0) {
         Arrays.sort(latencyNanos);
-        System.out.printf("send -> visible on /metrics (%d samples): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+        System.out.printf("send -> visible on /metrics (%d samples after the warm-up): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
             latencyNanos.length, pct(0.50), pct(0.90), pct(0.99), latencyNanos[latencyNanos.length - 1] / 1e6);
       }
     }
@@ -94,13 +111,14 @@ public final class LoadGenerator {
   }
 
   static Result drive(int port, boolean ewp, int connections, int records, int values, int batch, double rate,
-      Counter counter, String metricsUrl) throws Exception {
+      Counter counter, String metricsUrl, double warmupSeconds) throws Exception {
     long[][] sendTimes = new long[connections][records];
     AtomicBoolean done = new AtomicBoolean();
     ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
     Thread probe = null;
     if (metricsUrl != null) {
-      probe = new Thread(() -> probe(metricsUrl, sendTimes, done, latencies), "probe");
+      long notBefore = System.nanoTime() + (long) (warmupSeconds * 1e9);
+      probe = new Thread(() -> probe(metricsUrl, sendTimes, done, latencies, notBefore), "probe");
       probe.setDaemon(true);
     }
     List<Thread> senders = new ArrayList<>();
@@ -217,7 +235,8 @@ public final class LoadGenerator {
     }
   }
 
-  private static void probe(String url, long[][] sendTimes, AtomicBoolean done, ConcurrentLinkedQueue<Long> out) {
+  private static void probe(String url, long[][] sendTimes, AtomicBoolean done, ConcurrentLinkedQueue<Long> out,
+      long notBefore) {
     HttpClient http = HttpClient.newHttpClient();
     Pattern p = Pattern.compile("(?m)^ergowatch_last_step\\{job=\"load\",run=\"load-(\\d+)\"} (\\S+)$");
     long[] lastSeen = new long[sendTimes.length];
@@ -232,13 +251,114 @@ public final class LoadGenerator {
           long step = (long) Double.parseDouble(m.group(2));
           if (step > lastSeen[conn] && step >= 0 && step < sendTimes[conn].length) {
             lastSeen[conn] = step;
-            out.add(now - sendTimes[conn][(int) step]);
+            long sent = sendTimes[conn][(int) step];
+            if (sent >= notBefore) { // the warm-up (JIT, first windows) is not steady state
+              out.add(now - sent);
+            }
           }
         }
         TimeUnit.MILLISECONDS.sleep(10);
       } catch (Exception e) {
         return;
       }
+    }
+  }
+
+  /**
+   * The lag from agent send to analytics done, read from the monitor's own histogram
+   * ({@code ergowatch_pipeline_lag_seconds}, agent wall clock in the STEP against the monitor's):
+   * one scrape when the warm-up ends and one at the end, so that neither the warm-up nor a
+   * 100 Hz scraper (whose snapshots cost the lanes far more than Prometheus does) is in it.
+   * Quantiles are interpolated within the histogram's buckets.
+   */
+  static final class LagWindow {
+    private static final Pattern BUCKET =
+        Pattern.compile("(?m)^ergowatch_pipeline_lag_seconds_bucket\\{[^}]*le=\"([^\"]+)\"[^}]*} (\\S+)$");
+    private final String url;
+    private final Thread atWarmupEnd;
+    private volatile double[][] first;
+
+    LagWindow(String url, double warmupSeconds) {
+      this.url = url;
+      atWarmupEnd = new Thread(() -> {
+        try {
+          TimeUnit.MILLISECONDS.sleep((long) (warmupSeconds * 1000));
+          first = scrape();
+        } catch (Exception e) {
+          first = null;
+        }
+      }, "lag-window");
+      atWarmupEnd.setDaemon(true);
+      atWarmupEnd.start();
+    }
+
+    void finish() throws Exception {
+      atWarmupEnd.join();
+      double[][] end = scrape();
+      if (first == null) {
+        System.out.println("send -> applied: the run ended before the warm-up did; no lag window");
+        return;
+      }
+      int k = end[0].length;
+      double[] bounds = end[0];
+      double[] counts = new double[k];
+      for (int i = 0; i < k; i++) {
+        counts[i] = end[1][i] - first[1][i];
+      }
+      double total = counts[k - 1];
+      if (total <= 0) {
+        System.out.println("send -> applied: no records after the warm-up");
+        return;
+      }
+      System.out.printf("send -> applied (monitor's lag histogram, %.0f records after the warm-up): p50 %.1f ms,"
+          + " p90 %.1f ms, p99 %.1f ms; %.2f%% within 100 ms%n", total, q(bounds, counts, 0.5) * 1e3,
+          q(bounds, counts, 0.9) * 1e3, q(bounds, counts, 0.99) * 1e3, 100 * at(bounds, counts, 0.1) / total);
+    }
+
+    private static double at(double[] bounds, double[] cum, double le) {
+      for (int i = 0; i < bounds.length; i++) {
+        if (bounds[i] == le) {
+          return cum[i];
+        }
+      }
+      return Double.NaN;
+    }
+
+    private static double q(double[] bounds, double[] cum, double p) {
+      double target = p * cum[cum.length - 1];
+      double lower = 0;
+      double below = 0;
+      for (int i = 0; i < bounds.length; i++) {
+        if (cum[i] >= target) {
+          if (Double.isInfinite(bounds[i])) {
+            return lower; // beyond the last finite bound: report it as a lower bound
+          }
+          double inBucket = cum[i] - below;
+          return inBucket <= 0 ? bounds[i] : lower + (bounds[i] - lower) * (target - below) / inBucket;
+        }
+        lower = bounds[i];
+        below = cum[i];
+      }
+      return lower;
+    }
+
+    private double[][] scrape() throws Exception {
+      String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      List<double[]> rows = new ArrayList<>();
+      Matcher m = BUCKET.matcher(body);
+      while (m.find()) {
+        String le = m.group(1);
+        rows.add(new double[] {le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le),
+            Double.parseDouble(m.group(2))});
+      }
+      rows.sort((x, y) -> Double.compare(x[0], y[0]));
+      double[][] out = new double[2][rows.size()];
+      for (int i = 0; i < rows.size(); i++) {
+        out[0][i] = rows.get(i)[0];
+        out[1][i] = rows.get(i)[1];
+      }
+      return out;
     }
   }
 

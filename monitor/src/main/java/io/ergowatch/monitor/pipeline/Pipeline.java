@@ -44,7 +44,7 @@ public final class Pipeline implements AutoCloseable {
 
   private final PipelineSettings settings;
   private final LongSupplier clock;
-  private final Lane[] lanes;
+  final Lane[] lanes; // package-private for tests
   private final LongAdder duplicates = new LongAdder();
   private final RecordStore store;
   private final java.util.concurrent.atomic.AtomicInteger runCount = new java.util.concurrent.atomic.AtomicInteger();

@@ -50,9 +50,26 @@ final class RunEntry {
   void markDurable() {
     for (Map<Integer, Source> bySession : sourcesBySession.values()) {
       for (Source s : bySession.values()) {
-        s.durableSeq = s.recordedSeq;
+        s.advanceDurable(s.recordedSeq);
       }
     }
+  }
+
+  /** What is recorded now, to be marked durable once a force covering it completes. */
+  Runnable durableMarks() {
+    java.util.List<Source> sources = new java.util.ArrayList<>();
+    java.util.List<Long> seqs = new java.util.ArrayList<>();
+    for (Map<Integer, Source> bySession : sourcesBySession.values()) {
+      for (Source s : bySession.values()) {
+        sources.add(s);
+        seqs.add(s.recordedSeq);
+      }
+    }
+    return () -> {
+      for (int i = 0; i < sources.size(); i++) {
+        sources.get(i).advanceDurable(seqs.get(i));
+      }
+    };
   }
 
   void addSource(Source s) {

@@ -10,6 +10,16 @@ final class Source {
   volatile long recordedSeq;
   /** The highest seq written durably per the fsync policy: what ACK and WELCOME report. */
   volatile long durableSeq;
+  /**
+   * Raises durableSeq to seq (never lowers it): the lane marks at a BYE and without fsync, the
+   * lane's fsync thread after a group commit's force, in either order.
+   */
+  synchronized void advanceDurable(long seq) {
+    if (seq > durableSeq) {
+      durableSeq = seq;
+    }
+  }
+
   /** True until the first record of a session that follows an earlier one of the same rank. */
   boolean rewindPending;
 

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * only an unacknowledged tail can be lost, and the agents resend it.
  *
  * <p>Not thread-safe: a run's log is used by its lane only. Appends go to a 64 KiB buffer;
- * {@link #flush()} hands them to the OS, {@link #force()} to the disk (fsync).
+ * {@link #flush()} hands them to the OS, {@link #force()} to the disk (fsync);
+ * {@link #flushForForce()} and {@link #force(Path)} split a force between the writer's thread
+ * and another one.
  */
 public final class RunLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger("io.ergowatch.monitor.store");
@@ -42,6 +44,7 @@ public final class RunLog implements AutoCloseable {
    * (a connection closing). Stream writes and FileDescriptor.sync() ignore interrupts.
    */
   private java.io.FileOutputStream out;
+  private Path path;
   private long segmentSize;
   private long entries;
   private long totalBytes;
@@ -143,6 +146,10 @@ public final class RunLog implements AutoCloseable {
     try {
       if (segmentSize + buffer.position() + total > segmentBytes && segmentSize + buffer.position() > 0) {
         flush();
+        if (unforced) { // a segment is closed forced: a force in flight covers the open one only
+          out.getFD().sync();
+          unforced = false;
+        }
         out.close();
         openSegment(segmentPath(dir, entries));
       }
@@ -194,18 +201,45 @@ public final class RunLog implements AutoCloseable {
     dirty = false;
   }
 
-  /** Flushes and forces to disk (they survive a power failure). */
+  /**
+   * Flushes and forces to disk (they survive a power failure), whatever was forced before: a
+   * force handed to another thread ({@link #flushForForce()}) may still be running.
+   */
   public void force() {
     flush();
-    if (!unforced) {
-      return;
-    }
     try {
       out.getFD().sync();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot force the record log in " + dir + ": " + e.getMessage(), e);
     }
     unforced = false;
+  }
+
+  /**
+   * For a force on another thread: hands the buffered entries to the OS and returns the segment
+   * file that holds every entry not forced yet (earlier segments were forced when they were
+   * closed), or null when everything is forced. The caller then owes {@link #force(Path)} on it.
+   */
+  public Path flushForForce() {
+    flush();
+    if (!unforced) {
+      return null;
+    }
+    unforced = false;
+    return path;
+  }
+
+  /**
+   * Forces a segment file to disk through a descriptor of its own: fsync acts on the file, so
+   * this covers what the writer's stream handed to the OS, from any thread, without touching
+   * the writer (which may be appending, or may have closed the segment meanwhile).
+   */
+  public static void force(Path segment) {
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+      f.getFD().sync();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot force the record log segment " + segment + ": " + e.getMessage(), e);
+    }
   }
 
   public boolean dirty() {
@@ -229,6 +263,7 @@ public final class RunLog implements AutoCloseable {
   }
 
   private void openSegment(Path path) throws IOException {
+    this.path = path;
     out = new java.io.FileOutputStream(path.toFile(), true);
     segmentSize = Files.size(path);
   }

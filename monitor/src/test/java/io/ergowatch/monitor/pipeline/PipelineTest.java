@@ -155,4 +155,49 @@ class PipelineTest {
     assertThat(s.steps()).isEqualTo(10);
     assertThat(s.endMessage()).isEqualTo("done");
   }
+
+  /**
+   * fsync batch: a group commit's fsync runs on the lane's fsync thread, so records are applied
+   * (visible) while it is in flight, and acknowledged only once it completes.
+   */
+  @Test
+  void theGroupCommitForcesOffTheLaneAndAcksOnlyAfterTheForce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    io.ergowatch.monitor.store.RecordStore store =
+        new io.ergowatch.monitor.store.RecordStore(io.ergowatch.monitor.store.StoreSettings.defaults(dir));
+    Pipeline p = new Pipeline(PipelineSettings.defaults().withLanes(1), () -> 0L, store);
+    try {
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicLong forces = new AtomicLong();
+      AtomicBoolean onLane = new AtomicBoolean();
+      p.lanes[0].forceSegment = segment -> {
+        forces.incrementAndGet();
+        onLane.compareAndSet(false, Thread.currentThread().getName().startsWith("ergowatch-lane"));
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        io.ergowatch.monitor.store.RunLog.force(segment);
+      };
+      Registration reg = p.open(hello("forced", 0, 1, 1), () -> { }).block(TIMEOUT);
+      p.ingest(reg, steps(1, 300)).blockLast(TIMEOUT);
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      while (forces.get() == 0 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertThat(forces.get()).as("a group commit handed its force over").isPositive();
+      RunSnapshot s = p.snapshot("forced").block(TIMEOUT).orElseThrow();
+      assertThat(s.steps()).as("applied while the force is blocked: the lane does not wait").isEqualTo(300);
+      assertThat(reg.ackedSeq()).as("nothing acknowledged before the force completes").isZero();
+      release.countDown();
+      while (reg.ackedSeq() < 300 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertThat(reg.ackedSeq()).isEqualTo(300);
+      assertThat(onLane).as("the force ran on the fsync thread").isFalse();
+    } finally {
+      p.close();
+    }
+  }
 }
