@@ -310,8 +310,28 @@ final class Lane implements AutoCloseable {
         log.info("run {} left /metrics: {} for longer than the retention of {}", e.core.run(),
             st.label(), settings.retention());
       }
+      if (e.hidden && store != null && e.live.isEmpty() && e.core.expired(now, store.settings().retention().toNanos())) {
+        it.remove();
+        forget(e, st);
+      }
     }
     countVisible();
+  }
+
+  /**
+   * Lets a run go for good once its log is past the log retention: without it, a monitor that
+   * runs for months would keep every run it ever saw in memory, count it against max-runs, and
+   * keep its log until the next restart.
+   */
+  private void forget(RunEntry e, RunStatus st) {
+    runCount.decrementAndGet();
+    uncommitted.remove(e);
+    if (e.log != null) {
+      e.log.close();
+    }
+    store.delete(e.core.run());
+    log.info("run {} forgotten: {} for longer than the log retention of {}; its record log is deleted",
+        e.core.run(), st.label(), store.settings().retention());
   }
 
   private void countVisible() {

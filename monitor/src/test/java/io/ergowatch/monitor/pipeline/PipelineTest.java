@@ -200,4 +200,45 @@ class PipelineTest {
       p.close();
     }
   }
+
+  /**
+   * A run finished longer ago than the log retention is forgotten while the monitor runs: out of
+   * memory, off the max-runs count, its log deleted; the same run id later starts afresh.
+   */
+  @Test
+  void aRunPastTheLogRetentionIsForgottenWithItsLog(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    io.ergowatch.monitor.store.RecordStore store = new io.ergowatch.monitor.store.RecordStore(
+        new io.ergowatch.monitor.store.StoreSettings(dir, io.ergowatch.monitor.store.FsyncPolicy.BATCH,
+            Duration.ofMillis(20), 1 << 20, Duration.ofHours(1), 1L << 30));
+    AtomicLong clock = new AtomicLong(1_000_000_000_000L);
+    Pipeline p = new Pipeline(PipelineSettings.defaults().withLanes(1).withRetention(Duration.ofMinutes(1)), clock::get,
+        store);
+    try {
+      Registration reg = p.open(hello("old", 0, 1, 1), () -> { }).block(TIMEOUT);
+      p.ingest(reg, steps(1, 50)).blockLast(TIMEOUT);
+      p.bye(reg, new Bye(Bye.Status.COMPLETED, "")).block(TIMEOUT);
+      p.closed(reg);
+      assertThat(store.runs()).containsExactly("old");
+      clock.addAndGet(Duration.ofMinutes(2).toNanos()); // past the /metrics retention: hidden
+      awaitTrue(() -> p.snapshot("old").block(TIMEOUT).isEmpty());
+      assertThat(store.runs()).as("hidden, not yet past the log retention").containsExactly("old");
+      clock.addAndGet(Duration.ofHours(2).toNanos()); // past the log retention: forgotten
+      awaitTrue(() -> store.runs().isEmpty());
+      Registration again = p.open(hello("old", 0, 1, 2), () -> { }).block(TIMEOUT);
+      assertThat(again.welcomeAckedSeq()).as("a fresh run: nothing recorded").isZero();
+      p.ingest(again, steps(1, 3)).blockLast(TIMEOUT);
+      assertThat(p.snapshot("old").block(TIMEOUT).orElseThrow().steps()).isEqualTo(3);
+    } finally {
+      p.close();
+    }
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("condition within %s", TIMEOUT).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
 }
