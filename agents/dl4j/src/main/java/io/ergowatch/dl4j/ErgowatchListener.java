@@ -59,6 +59,12 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
 
   /** Where the values of a step go: the agent, or a test's capture. */
   interface Sink extends AutoCloseable {
+    /**
+     * Called once, at the first callback, before any record: labels read from the model (see
+     * {@link ErgowatchListener#inferLabels}); the agent sink starts its agent here.
+     */
+    default void start(Map<String, String> inferredLabels) { }
+
     void record(long step, int[] ids, double[] values, int count);
 
     @Override
@@ -85,6 +91,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
   private final List<INDArray> wSegments = new ArrayList<>();
   private final List<INDArray> gSegments = new ArrayList<>();
   private boolean broken;
+  private boolean started;
   private boolean warnedLr;
   private boolean warnedOrder;
   private boolean pending;
@@ -156,6 +163,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
 
   @Override
   public void onGradientCalculation(Model model) {
+    start(model);
     pending = false;
     if (broken) {
       return;
@@ -181,6 +189,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
 
   @Override
   public void iterationDone(Model model, int iteration, int epoch) {
+    start(model);
     if (!pending || pendingStep != iteration) {
       if (pending && !warnedOrder) {
         warnedOrder = true;
@@ -207,6 +216,54 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
     record.put(idBatch, model.batchSize());
     sink.record(iteration, record.ids(), record.values(), record.count());
     record.clear();
+  }
+
+  private void start(Model model) {
+    if (started) {
+      return;
+    }
+    started = true;
+    Map<String, String> inferred;
+    try {
+      inferred = inferLabels(model);
+    } catch (RuntimeException e) {
+      log.warn("ergowatch: cannot read the optimizer from the model ({}); no optimizer label", e.toString());
+      inferred = Map.of();
+    }
+    sink.start(inferred);
+  }
+
+  /**
+   * Labels the monitor reads from the model's updaters when every layer with parameters uses the
+   * same one: {@code optimizer} (adam, nesterov, sgd, or the updater's name in lower case) and
+   * {@code beta1} or {@code momentum}: the monitor's critical sharpness depends on them (math.md
+   * §4). Empty when the layers differ.
+   */
+  static Map<String, String> inferLabels(Model model) {
+    IUpdater only = null;
+    for (Layer layer : layers(model)) {
+      if (layer.numParams() == 0 || !(layer.conf().getLayer() instanceof BaseLayer bl) || bl.getIUpdater() == null) {
+        continue;
+      }
+      IUpdater u = bl.getIUpdater();
+      if (only != null && !only.getClass().equals(u.getClass())) {
+        return Map.of();
+      }
+      only = u;
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    if (only instanceof org.nd4j.linalg.learning.config.Adam a) {
+      out.put("optimizer", "adam");
+      out.put("beta1", Double.toString(a.getBeta1()));
+    } else if (only instanceof org.nd4j.linalg.learning.config.Nesterovs n) {
+      out.put("optimizer", "nesterov");
+      out.put("momentum", Double.toString(n.getMomentum()));
+    } else if (only instanceof org.nd4j.linalg.learning.config.Sgd) {
+      out.put("optimizer", "sgd");
+    } else if (only != null) {
+      out.put("optimizer", only.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT));
+    }
+    return out;
   }
 
   /** Sends what is buffered, then BYE (completed). */
@@ -580,19 +637,36 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
       return this;
     }
 
-    /** Starts the agent (it connects in the background) and returns the listener. */
+    /**
+     * Checks every setting (a bad one throws {@link IllegalArgumentException} naming it) and
+     * returns the listener. Its agent starts, and connects in the background, at the first
+     * training iteration, when the model tells the optimizer labels (optimizer, beta1 or
+     * momentum, unless given with {@link #label}); a listener that never sees an iteration never
+     * connects.
+     */
     public ErgowatchListener build() {
       StepRecord record = newRecord();
       check();
       ErgowatchAgent.Builder ab = ErgowatchAgent.builder().address(address).run(run).job(job)
           .series(record.names());
-      Map<String, String> all = new LinkedHashMap<>(labels);
-      all.putIfAbsent("framework", "dl4j");
-      all.putIfAbsent("level", level.name().toLowerCase(java.util.Locale.ROOT));
-      all.forEach(ab::label);
+      Map<String, String> given = new LinkedHashMap<>(labels);
+      given.putIfAbsent("framework", "dl4j");
+      given.putIfAbsent("level", level.name().toLowerCase(java.util.Locale.ROOT));
+      given.forEach(ab::label);
       agentOptions.accept(ab);
-      ErgowatchAgent agent = ab.build();
       return new ErgowatchListener(this, new Sink() {
+        private ErgowatchAgent agent;
+
+        @Override
+        public void start(Map<String, String> inferred) {
+          inferred.forEach((k, v) -> {
+            if (!given.containsKey(k)) {
+              ab.label(k, v);
+            }
+          });
+          agent = ab.build();
+        }
+
         @Override
         public void record(long step, int[] ids, double[] values, int count) {
           agent.record(step, ids, values, count);
@@ -600,7 +674,9 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
 
         @Override
         public void close() {
-          agent.close(Bye.Status.COMPLETED, "");
+          if (agent != null) {
+            agent.close(Bye.Status.COMPLETED, "");
+          }
         }
       }, record);
     }

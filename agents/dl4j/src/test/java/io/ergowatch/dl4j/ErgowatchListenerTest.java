@@ -265,4 +265,24 @@ class ErgowatchListenerTest {
   private static void close(Sent s, String name, double expected, Function<Double, Offset<Double>> tol) {
     assertThat(s.get(name)).as("%s at step %d", name, s.step()).isCloseTo(expected, tol.apply(expected));
   }
+
+  @Test
+  void optimizerLabelsAreReadFromTheModel() {
+    assertThat(ErgowatchListener.inferLabels(TinyNets.mlp(TinyNets.updater("adam", LR), DataType.DOUBLE)))
+        .containsExactly(java.util.Map.entry("optimizer", "adam"), java.util.Map.entry("beta1", "0.9"));
+    assertThat(ErgowatchListener.inferLabels(TinyNets.graph(TinyNets.updater("momentum", LR), DataType.DOUBLE)))
+        .containsExactly(java.util.Map.entry("optimizer", "nesterov"), java.util.Map.entry("momentum", "0.9"));
+    assertThat(ErgowatchListener.inferLabels(TinyNets.mlp(TinyNets.updater("sgd", LR), DataType.DOUBLE)))
+        .containsExactly(java.util.Map.entry("optimizer", "sgd"));
+    MultiLayerNetwork mixed = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+        .seed(1).updater(new org.nd4j.linalg.learning.config.Sgd(0.01)).list()
+        .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(4).nOut(3)
+            .updater(new org.nd4j.linalg.learning.config.Adam(0.01)).build())
+        .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+            org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MSE).nIn(3).nOut(1)
+            .activation(org.nd4j.linalg.activations.Activation.IDENTITY).build())
+        .build());
+    mixed.init();
+    assertThat(ErgowatchListener.inferLabels(mixed)).as("layers differ: no guess").isEmpty();
+  }
 }

@@ -39,7 +39,7 @@ class ListenerOverTheWireTest {
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       CompletableFuture<Hello> hello = CompletableFuture.supplyAsync(() -> serve(server, steps));
       ErgowatchListener listener = ErgowatchListener.builder()
-          .address("127.0.0.1:" + server.getLocalPort()).run("mlp-1").job("tests").label("optimizer", "adam")
+          .address("127.0.0.1:" + server.getLocalPort()).run("mlp-1").job("tests").label("beta1", "0.95")
           .level(Level.FULL).projections(4, 1).reference(2, 3).geometryEvery(2)
           .agent(a -> a.closeTimeout(Duration.ofSeconds(5)))
           .build();
@@ -57,8 +57,10 @@ class ListenerOverTheWireTest {
       assertThat(h.series()).containsExactlyElementsOf(expected);
       assertThat(h.run()).isEqualTo("mlp-1");
       assertThat(h.job()).isEqualTo("tests");
-      assertThat(h.labels()).contains(new Label("optimizer", "adam"), new Label("framework", "dl4j"),
-          new Label("level", "full"));
+      // optimizer read from the model's updater at the first iteration; a label given wins
+      assertThat(h.labels()).contains(new Label("optimizer", "adam"), new Label("beta1", "0.95"),
+          new Label("framework", "dl4j"), new Label("level", "full"));
+      assertThat(h.labels()).filteredOn(l -> l.key().equals("beta1")).hasSize(1);
       assertThat(steps).extracting(Step::step).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
       for (int t = 0; t < 6; t++) {
         Step s = steps.get(t);
