@@ -5,6 +5,7 @@ import io.ergowatch.monitor.analytics.RunEvent;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.analytics.RunStatus;
 import io.ergowatch.protocol.Step;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -14,9 +15,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import io.ergowatch.monitor.store.FsyncPolicy;
 import io.ergowatch.monitor.store.RecordStore;
+import io.ergowatch.monitor.store.RunLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.scheduler.Scheduler;
@@ -43,7 +46,7 @@ final class Lane implements AutoCloseable {
   /** Forces group commits off the lane (null without a store); one thread keeps them in order. */
   private final java.util.concurrent.ExecutorService fsync;
   /** How the fsync thread forces a segment (tests slow it down). */
-  volatile java.util.function.Consumer<java.nio.file.Path> forceSegment = io.ergowatch.monitor.store.RunLog::force;
+  volatile Consumer<Path> forceSegment = RunLog::force;
   private long lastForceNanos;
   volatile int visibleRuns;
   /** Records applied on this lane; single writer, read by gauges and benchmarks. */
@@ -100,13 +103,13 @@ final class Lane implements AutoCloseable {
     for (RunEntry e : uncommitted) {
       try {
         if (forceNow) {
-          java.nio.file.Path segment = e.log.flushForForce();
+          Path segment = e.log.flushForForce();
           Runnable marks = ackAfterForce ? e.durableMarks() : () -> { };
           if (!ackAfterForce) {
             e.markDurable();
           }
           String run = e.core.run();
-          java.util.function.Consumer<java.nio.file.Path> force = forceSegment;
+          Consumer<Path> force = forceSegment;
           forces.add(() -> {
             try {
               if (segment != null) {
