@@ -345,11 +345,12 @@ final class Lane implements AutoCloseable {
     visibleRuns = n;
   }
 
-  List<RunSnapshot> snapshots() {
-    List<RunSnapshot> out = new ArrayList<>();
+  /** The runs on /metrics now. */
+  List<String> visibleRunIds() {
+    List<String> out = new ArrayList<>();
     for (RunEntry e : runs.values()) {
       if (!e.hidden) {
-        out.add(e.core.snapshot());
+        out.add(e.core.run());
       }
     }
     return out;

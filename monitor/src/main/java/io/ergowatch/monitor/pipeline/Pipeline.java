@@ -221,16 +221,21 @@ public final class Pipeline implements AutoCloseable {
     reg.lane.executor.execute(() -> reg.entry.live.remove(reg.source.rank, reg.connection));
   }
 
-  /** Snapshots of every run still on /metrics, sorted by run id. */
+  /**
+   * Snapshots of every run still on /metrics, sorted by run id. Each run's snapshot is its own
+   * task on its lane, so the records arriving meanwhile are applied between them: a scrape of
+   * many runs never holds a lane for the sum of their window statistics.
+   */
   public Mono<List<RunSnapshot>> snapshots() {
     return Flux.fromArray(lanes)
-        .flatMap(l -> Mono.fromCallable(l::snapshots).subscribeOn(l.scheduler))
+        .flatMap(l -> Mono.fromCallable(l::visibleRunIds).subscribeOn(l.scheduler)
+            .flatMapIterable(ids -> ids)
+            .concatMap(run -> Mono.fromCallable(() -> l.snapshot(run)).subscribeOn(l.scheduler)))
         .collectList()
-        .map(lists -> {
-          List<RunSnapshot> all = new ArrayList<>();
-          lists.forEach(all::addAll);
-          all.sort(Comparator.comparing(RunSnapshot::run));
-          return all;
+        .map(all -> {
+          List<RunSnapshot> sorted = new ArrayList<>(all);
+          sorted.sort(Comparator.comparing(RunSnapshot::run));
+          return sorted;
         });
   }
 
