@@ -38,7 +38,8 @@ class StatusPageEndToEndTest {
     fleet = new TrainingFleet(monitor.ingestPort())
         .gd("stall", "sgd-stall", TrainingFleet.stallingSgd(), 3000, "optimizer", "sgd")
         .gd("diverge", "gd-diverge", TrainingFleet.divergingGd(), 1000, "optimizer", "gd")
-        .gd("sweep", "two-layer-lr1.1", TrainingFleet.twoLayer(1.1), 1000, "optimizer", "gd", "lr", "1.1");
+        .gd("sweep", "two-layer-lr1.1", TrainingFleet.twoLayer(1.1), 1000, "optimizer", "gd", "lr", "1.1")
+        .gd("sweep", "two-layer-lr0.99", TrainingFleet.twoLayer(0.99), 3000, "optimizer", "gd", "lr", "0.99");
     fleet.awaitProcessed(run -> monitor.run(run).map(r -> r.steps()).orElse(0L), Duration.ofSeconds(30));
   }
 
@@ -101,6 +102,20 @@ class StatusPageEndToEndTest {
     Matcher error = Pattern.compile("<div id=\"error\"[^>]*>([^<]*)</div>").matcher(dom);
     assertThat(error.find()).isTrue();
     assertThat(error.group(1)).as("the page's error line").isEmpty();
+  }
+
+  @Test
+  void listsTheSweepWithItsStatesPerLearningRateAndItsCriticalStep() {
+    ExternalTool.Result r = chromium("--dump-dom");
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    String dom = r.stdout();
+    Matcher row = Pattern.compile("(?s)<tr class=\"job-row\" data-job=\"sweep\">(.*?)</tr>").matcher(dom);
+    assertThat(row.find()).as("a row for the sweep job in:\n%s", dom).isTrue();
+    String cells = row.group(1);
+    assertThat(cells).containsPattern("(?s)data-lr=\"0.99\".*?state-converged")
+        .containsPattern("(?s)data-lr=\"1.1\".*?state-oscillating")
+        .contains("in (0.99, 1.1]");
+    assertThat(dom).as("jobs of one run are not listed").doesNotContain("data-job=\"stall\"");
   }
 
   @Test
