@@ -130,7 +130,7 @@ class FlatLayout:
 
     @property
     def norms_in_place(self) -> bool:
-        """Whether grad_norms() applies: every parameter fp32 or fp64 (a half-precision norm
+        """Whether grad_sq_in_place() applies: every parameter fp32 or fp64 (a half-precision norm
         could overflow, e.g. of a loss-scaled gradient)."""
         return all(p.dtype in (torch.float32, torch.float64) for p in self.params)
 
