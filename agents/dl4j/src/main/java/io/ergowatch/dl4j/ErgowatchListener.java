@@ -72,6 +72,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
   }
 
   private final Sink sink;
+  private final String runName;
   private final StepRecord record;
   private final GeometryAccumulator geometry;
   private final Predicate<String> layerFilter;
@@ -101,6 +102,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
   private ErgowatchListener(Builder b, Sink sink, StepRecord record) {
     this.sink = sink;
     this.record = record;
+    this.runName = b.run;
     this.layerFilter = b.layerFilter;
     this.geometry = new GeometryAccumulator(b.level, b.geometryEvery, b.emaHorizon, b.projections, b.seed,
         b.refEvery, b.refLag, b.projectionCacheBytes, record);
@@ -230,7 +232,11 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
       log.warn("ergowatch: cannot read the optimizer from the model ({}); no optimizer label", e.toString());
       inferred = Map.of();
     }
-    sink.start(inferred);
+    try {
+      sink.start(inferred);
+    } catch (RuntimeException e) { // e.g. the agent's spool directory cannot be created
+      log.error("ergowatch: cannot start the agent of run {}; this run is not monitored: {}", runName, e.getMessage());
+    }
   }
 
   /**
@@ -661,7 +667,11 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
         public void start(Map<String, String> inferred) {
           inferred.forEach((k, v) -> {
             if (!given.containsKey(k)) {
-              ab.label(k, v);
+              try {
+                ab.label(k, v);
+              } catch (IllegalArgumentException e) { // e.g. past the agent's label limit: go without it
+                log.warn("ergowatch: label {}={} not added: {}", k, v, e.getMessage());
+              }
             }
           });
           agent = ab.build();
@@ -669,7 +679,9 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
 
         @Override
         public void record(long step, int[] ids, double[] values, int count) {
-          agent.record(step, ids, values, count);
+          if (agent != null) { // null only when start() failed, and said so
+            agent.record(step, ids, values, count);
+          }
         }
 
         @Override
