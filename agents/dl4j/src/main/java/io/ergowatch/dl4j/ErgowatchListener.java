@@ -93,6 +93,7 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
   private final List<INDArray> gSegments = new ArrayList<>();
   private boolean broken;
   private boolean started;
+  private List<BaseLayer> trainableLayers;
   private boolean warnedLr;
   private boolean warnedOrder;
   private boolean pending;
@@ -247,11 +248,11 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
    */
   static Map<String, String> inferLabels(Model model) {
     IUpdater only = null;
-    for (Layer layer : layers(model)) {
-      if (layer.numParams() == 0 || !(layer.conf().getLayer() instanceof BaseLayer bl) || bl.getIUpdater() == null) {
+    for (BaseLayer bl : trainable(model)) {
+      IUpdater u = bl.getIUpdater();
+      if (u == null) {
         continue;
       }
-      IUpdater u = bl.getIUpdater();
       if (only != null && !only.getClass().equals(u.getClass())) {
         return Map.of();
       }
@@ -451,14 +452,26 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
     return a.rank() == 1 ? a : a.reshape(a.length());
   }
 
+  /** The configurations of the layers with parameters (those with an updater). */
+  private static List<BaseLayer> trainable(Model model) {
+    List<BaseLayer> out = new ArrayList<>();
+    for (Layer layer : layers(model)) {
+      if (layer.numParams() > 0 && layer.conf().getLayer() instanceof BaseLayer bl) {
+        out.add(bl);
+      }
+    }
+    return out;
+  }
+
   private double learningRate(Model model, int iteration, int epoch) {
+    if (trainableLayers == null) {
+      trainableLayers = trainable(model); // a listener serves one model: its layers do not change
+    }
     double max = Double.NaN;
     boolean differ = false;
-    for (Layer layer : layers(model)) {
-      if (layer.numParams() == 0 || !(layer.conf().getLayer() instanceof BaseLayer bl)) {
-        continue;
-      }
-      for (IUpdater u : new IUpdater[] {bl.getIUpdater(), bl.getBiasUpdater()}) {
+    for (BaseLayer bl : trainableLayers) {
+      for (int k = 0; k < 2; k++) {
+        IUpdater u = k == 0 ? bl.getIUpdater() : bl.getBiasUpdater();
         if (u == null || !u.hasLearningRate()) {
           continue;
         }
