@@ -48,11 +48,7 @@ final class RunEntry {
 
   /** Everything recorded so far is now durable: ACKs may report it. */
   void markDurable() {
-    for (Map<Integer, Source> bySession : sourcesBySession.values()) {
-      for (Source s : bySession.values()) {
-        s.advanceDurable(s.recordedSeq);
-      }
-    }
+    durableMarks().run();
   }
 
   /** What is recorded now, to be marked durable once a force covering it completes. */
