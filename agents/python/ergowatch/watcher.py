@@ -29,6 +29,24 @@ _INTERNAL = ("_nf_g", "_nf_w", "_skip")
 _GRAD_SERIES_NOW = ("grad_sq", "ema_grad_dot")
 
 
+
+def _optimizer_labels(optimizer) -> Dict[str, str]:
+    """The momentum labels the monitor needs (critical sharpness, Pi's momentum form, the
+    forecast): ``momentum`` for SGD with momentum (and ``nesterov``), ``beta1`` for Adam-like
+    optimizers, from the first parameter group."""
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    g = groups[0]
+    out: Dict[str, str] = {}
+    m = g.get("momentum")
+    if isinstance(m, (int, float)) and m > 0:
+        out["momentum"] = repr(float(m))
+        if g.get("nesterov"):
+            out["nesterov"] = "true"
+    betas = g.get("betas")
+    if isinstance(betas, (tuple, list)) and betas and isinstance(betas[0], (int, float)):
+        out["beta1"] = repr(float(betas[0]))
+    return out
+
 class _HostCopies:
     """Moves batches of device results to the host without waiting for the device.
 
@@ -231,6 +249,10 @@ class Watcher:
             raise ValueError(f"copy_every must be >= 1, got {copy_every}")
         if agent is None:
             all_labels = {"optimizer": type(optimizer).__name__.lower(), "framework": "pytorch"}
+            all_labels.update(_optimizer_labels(optimizer))
+            if self.geometry is not None and self.geometry.geometry:
+                # The EMA centre's rate a: the monitor corrects Pi for the moving centre (math.md §2).
+                all_labels["ema_alpha"] = repr(self.geometry.alpha)
             all_labels.update(labels or {})
             agent = Agent(address, run, series, job=job, labels=all_labels, token=token, rank=self.rank,
                           world=self.world, mode=self.mode, **agent_options)

@@ -598,9 +598,48 @@ class WatchFunctionTest(unittest.TestCase):
             self.assertEqual([v["step"] for v in values], [0, 1, 2, 3, 4])
             self.assertIn("update_sq", values[4])
             hello = m.hellos[0]
-            self.assertEqual(dict(hello.labels), {"optimizer": "sgd", "framework": "pytorch", "note": "test"})
+            self.assertEqual(dict(hello.labels), {"optimizer": "sgd", "framework": "pytorch", "ema_alpha": "0.001",
+                                                  "note": "test"})
             self.assertEqual(hello.series[-1], "agent_dropped")
             self.assertEqual(m.byes[0].status, 0)
+
+    def test_hello_names_the_momentum_the_centre_rate_and_adams_beta1(self):
+        # The monitor's Pi (math.md §2) needs ema_alpha and the momentum; its critical sharpness
+        # needs beta1 for Adam. every=4 with a horizon of 100 steps gives a = 0.04.
+        model = tiny_model()
+        cases = [
+            (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True), {},
+             {"optimizer": "sgd", "momentum": "0.9", "nesterov": "true", "ema_alpha": "0.04"}),
+            (torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.8, 0.99)), {},
+             {"optimizer": "adam", "beta1": "0.8", "ema_alpha": "0.04"}),
+            (torch.optim.SGD(model.parameters(), lr=0.1), {"ema_alpha": "0.5"},
+             {"optimizer": "sgd", "ema_alpha": "0.5"}),
+        ]
+        for opt, given, expected in cases:
+            with support.FakeMonitor() as m:
+                with ergowatch.watch(model, opt, run="labels", address=m.address, every=4, ema_horizon=100,
+                                     labels=given) as w:
+                    x, y = data()
+                    loss = torch.nn.functional.mse_loss(model(x), y)
+                    loss.backward()
+                    w.step(loss)
+                    opt.step()
+                    opt.zero_grad()
+                labels = dict(m.hellos[0].labels)
+                labels.pop("framework")
+                self.assertEqual(labels, expected)
+
+    def test_basic_level_sends_no_centre_rate(self):
+        model = tiny_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        with support.FakeMonitor() as m:
+            with ergowatch.watch(model, opt, run="basic", address=m.address, level="basic") as w:
+                x, y = data()
+                loss = torch.nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                w.step(loss)
+                opt.step()
+            self.assertNotIn("ema_alpha", dict(m.hellos[0].labels))
 
 
 if __name__ == "__main__":

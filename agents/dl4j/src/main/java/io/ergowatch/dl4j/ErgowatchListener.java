@@ -671,6 +671,10 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
       Map<String, String> given = new LinkedHashMap<>(labels);
       given.putIfAbsent("framework", "dl4j");
       given.putIfAbsent("level", level.name().toLowerCase(java.util.Locale.ROOT));
+      if (level != Level.BASIC) {
+        // The centre's rate a: the monitor corrects Π for the moving centre with it (math.md §2).
+        given.putIfAbsent("ema_alpha", Double.toString(Math.min(1.0, geometryEvery / emaHorizon)));
+      }
       given.forEach(ab::label);
       agentOptions.accept(ab);
       return new ErgowatchListener(this, new Sink() {

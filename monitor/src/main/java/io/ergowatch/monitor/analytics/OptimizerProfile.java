@@ -15,7 +15,7 @@ import java.util.Map;
  * </ul>
  * An unknown or missing optimizer is treated as SGD, and the reasons say so.
  */
-record OptimizerProfile(String name, double numerator, boolean assumed) {
+record OptimizerProfile(String name, double numerator, boolean assumed, double beta, boolean adaptive) {
 
   static OptimizerProfile from(Map<String, String> labels) {
     String opt = labels.getOrDefault("optimizer", "").toLowerCase(Locale.ROOT);
@@ -23,17 +23,50 @@ record OptimizerProfile(String name, double numerator, boolean assumed) {
     switch (opt) {
       case "adam": case "adamw": {
         double b1 = number(labels.get("beta1"), 0.9);
-        return new OptimizerProfile(opt + " (beta1=" + b1 + ")", (2 + 2 * b1) / (1 - b1), false);
+        return new OptimizerProfile(opt + " (beta1=" + b1 + ")", (2 + 2 * b1) / (1 - b1), false, clampBeta(b1), true);
       }
       case "momentum": case "heavy_ball": case "nesterov":
-        return new OptimizerProfile(opt + " (momentum=" + momentum + ")", 2 * (1 + momentum), false);
+        return new OptimizerProfile(opt + " (momentum=" + momentum + ")", 2 * (1 + momentum), false,
+            clampBeta(momentum), false);
       case "sgd": case "gd":
         return momentum > 0
-            ? new OptimizerProfile(opt + " with momentum " + momentum, 2 * (1 + momentum), false)
-            : new OptimizerProfile(opt, 2, false);
+            ? new OptimizerProfile(opt + " with momentum " + momentum, 2 * (1 + momentum), false, clampBeta(momentum),
+                false)
+            : new OptimizerProfile(opt, 2, false, 0, false);
       default:
-        return new OptimizerProfile(opt.isEmpty() ? "unknown" : opt, 2, true);
+        return new OptimizerProfile(opt.isEmpty() ? "unknown" : opt, 2, true, clampBeta(momentum), false);
     }
+  }
+
+  /** A momentum usable in Π's z-iterate (math.md §2): [0, 0.999]; anything else is 0. */
+  private static double clampBeta(double b) {
+    return b > 0 && b < 1 ? Math.min(b, 0.999) : 0;
+  }
+
+  /**
+   * The factor of the forecast's excess (1+β)‖u‖²/(4η): 1 + β for SGD and heavy ball; NaN for
+   * adaptive optimizers, whose excess needs the preconditioned ‖u‖²_P the agents do not send
+   * (math.md §5, forecast).
+   */
+  double forecastFactor() {
+    return adaptive ? Double.NaN : 1 + beta;
+  }
+
+  /**
+   * The EMA rate a of the agents' centre (HELLO label {@code ema_alpha}); without it the agent's
+   * default: 1/50 for the DL4J listener, 1/1000 for the PyTorch agent and anything else.
+   */
+  static double emaAlpha(Map<String, String> labels) {
+    double a = number(labels.get("ema_alpha"), Double.NaN);
+    if (a > 0 && a <= 1) {
+      return a;
+    }
+    return "dl4j".equals(labels.get("framework")) ? 0.02 : 0.001;
+  }
+
+  static boolean emaAlphaGiven(Map<String, String> labels) {
+    double a = number(labels.get("ema_alpha"), Double.NaN);
+    return a > 0 && a <= 1;
   }
 
   /** S_crit at learning rate η. */

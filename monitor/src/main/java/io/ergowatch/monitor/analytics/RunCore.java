@@ -14,16 +14,19 @@ import java.util.Map;
  * clock, does no I/O and knows nothing of Reactor, so live streams, replay and tests drive the
  * same code. Not thread-safe: the pipeline confines each run to one lane thread.
  *
- * <p>Per record (full resolution, no allocation): last values, ergodic means with their
- * batch-means standard errors, EWMAs, the loss ring, the DIVERGED rules, and a thinned row of
- * every series and derived quantity. Every max(⌊W/10⌋, 20) records: one window evaluation
- * ({@link WindowEvaluator}) and the verdict ({@link Verdicts}) with hysteresis.
+ * <p>Data flows one way: record → {@link RecordGeometry} (full-resolution block sums,
+ * {@link BlockSums}, and a thinned row for quantiles) → every max(⌊W/10⌋, 20) records one
+ * evaluation: the window's loss tests ({@link WindowEvaluator}), its sum-based statistics
+ * ({@link WindowSums}), each a {@link Check} with an estimate, a standard error and an
+ * outcome → {@link VerdictMachine} (candidate and hysteresis over disjoint windows) → events.
+ * Facts bypass the statistics: non-finite values and the loss rule ({@link DivergenceRule}),
+ * learning-rate changes, loss spikes ({@link SpikeDetector}). {@link #snapshot()} reads all of
+ * this and writes none of it.
  *
- * <p>Memory per run is bounded: the loss ring holds W_max finite losses (16384 × 8 B), the
- * thinned window 512 rows × (17 derived + n series) columns, 256-point histories for six
- * series, per-series O(1) estimators, and the evaluator's scratch arrays (512 KiB). Measured:
- * 0.95 MiB per run with 40 series and full windows (bench MemoryPerRun; estimate in
- * {@link #approximateBytes()}).
+ * <p>Memory per run is bounded: the loss ring holds W_max finite losses (16384 × 8 B), the block
+ * sums 2·W_max/20 blocks × 28 sums, the thinned window 512 rows × (19 derived + n series)
+ * columns, 256-point histories for six series, per-series O(1) estimators, and the evaluator's
+ * scratch arrays (measured with bench MemoryPerRun; estimate in {@link #approximateBytes()}).
  *
  * <pre>{@code
  * RunCore core = new RunCore("r1", "job", Map.of(), AnalyticsSettings.defaults());
@@ -35,6 +38,8 @@ import java.util.Map;
 public final class RunCore {
   private static final int MAX_EVENTS = 100;
   static final int THINNED_ROWS = 512;
+  /** Thinned rows per window: two windows (current and previous, for drift) fit in the ring. */
+  private static final int ROWS_PER_WINDOW = 200;
   private static final String[] HISTORY = {"loss", "grad_sq", "lr", "update_sq", "ema_update_dot", "sharpness"};
 
   private final String run;
@@ -47,16 +52,23 @@ public final class RunCore {
   private History[] history = new History[0];
   private int[] projColumns = new int[0];
   private int projCount;
-  private final DivergenceDetector divergence;
   private final ArrayDeque<RunEvent> events = new ArrayDeque<>();
   private final LossWindow lossWindow;
   private final ThinnedWindow thinned = new ThinnedWindow(THINNED_ROWS);
+  private final BlockSums blocks;
+  private final RecordGeometry geometry;
+  private final RecordGeometry.Values values = new RecordGeometry.Values();
   private final WindowEvaluator evaluator;
+  private final WindowSums windowSums;
   private final WindowStats stats = new WindowStats();
-  private final Verdicts verdicts;
-  private final int[] rows = new int[1];
+  private final VerdictMachine machine;
+  private final Reasons reasons;
+  private final DivergenceRule divergence;
+  private final SpikeDetector spikes;
   private final double[] pair = new double[2];
   private OptimizerProfile optimizer;
+  private double emaAlpha;
+  private boolean emaAlphaGiven;
 
   private int world = 1;
   private String mode = "replicated";
@@ -69,9 +81,11 @@ public final class RunCore {
   private long partialSteps;
   private double burnInLr = Double.NaN;
   private long burnInStep;
+  /** The record after which the current evidence starts (the last learning-rate change). */
+  private long evidenceStart;
+  private long lastDecreaseRecord = Long.MIN_VALUE / 2;
+  private double decayFromLr = Double.NaN;
   private double lossPeak;
-  private double prevUpdateSq = Double.NaN;
-  private boolean prevUpdateNil = true;
   private long nextEvaluation;
   private int window;
 
@@ -85,16 +99,29 @@ public final class RunCore {
     this.job = job;
     this.settings = settings.validate();
     this.labels.putAll(labels);
-    this.optimizer = OptimizerProfile.from(this.labels);
-    this.divergence = new DivergenceDetector(settings.divergenceWindow(), settings.divergenceFactor(),
-        settings.divergenceEvaluations(), settings.divergenceEvery());
     this.lossWindow = new LossWindow(settings.windowMax());
+    this.blocks = new BlockSums(2 * settings.windowMax() + 2 * BlockSums.BLOCK);
+    this.geometry = new RecordGeometry(blocks, thinned, settings.nilUpdate());
     this.evaluator = new WindowEvaluator(settings, THINNED_ROWS);
-    this.verdicts = new Verdicts(settings);
+    this.windowSums = new WindowSums(settings);
+    this.machine = new VerdictMachine(settings);
+    this.reasons = new Reasons(settings);
+    this.divergence = new DivergenceRule(settings.divergenceWindow(), settings.divergenceFactor(),
+        settings.divergenceChecks(), settings.divergenceEvery());
+    this.spikes = new SpikeDetector(settings.spikeFactor(), settings.windowMax());
     this.window = settings.windowMin();
     this.stats.window = window;
-    this.nextEvaluation = settings.warmupSteps();
+    this.nextEvaluation = Math.max(BlockSums.BLOCK,
+        (settings.warmupSteps() + BlockSums.BLOCK - 1) / BlockSums.BLOCK * BlockSums.BLOCK);
     thinned.ensureColumns(Derived.COUNT);
+    configure();
+  }
+
+  private void configure() {
+    this.optimizer = OptimizerProfile.from(labels);
+    this.emaAlpha = OptimizerProfile.emaAlpha(labels);
+    this.emaAlphaGiven = OptimizerProfile.emaAlphaGiven(labels);
+    geometry.configure(emaAlpha, optimizer.beta(), optimizer.forecastFactor());
   }
 
   public String run() {
@@ -143,7 +170,7 @@ public final class RunCore {
     this.world = world;
     this.mode = mode;
     this.labels.putAll(helloLabels);
-    this.optimizer = OptimizerProfile.from(this.labels);
+    configure();
     this.status = RunStatus.LIVE;
     this.lastReceivedNanos = Math.max(lastReceivedNanos, receivedNanos);
   }
@@ -166,7 +193,7 @@ public final class RunCore {
     for (int j = 0; j < r.presentCount; j++) {
       presentAt[r.present[j]] = rec;
     }
-    maybeRestartBurnIn(r);
+    learningRate(r, rec);
     for (int j = 0; j < r.presentCount; j++) {
       int i = r.present[j];
       double v = r.values[i];
@@ -179,22 +206,58 @@ public final class RunCore {
     if (Double.isFinite(loss)) {
       lossWindow.add(loss);
       lossPeak = Math.max(lossPeak, Math.abs(loss));
-    }
-    if (verdicts.state() != RunState.DIVERGED) {
-      String nonfinite = nonfiniteReason(r);
-      if (nonfinite != null) {
-        enter(RunState.DIVERGED, r.step, List.of(nonfinite));
-      } else if (Double.isFinite(loss) && divergence.accept(loss)) {
-        enter(RunState.DIVERGED, r.step, List.of(String.format(
-            "loss blew up: median of the last %d losses %.6g > %.0f x the smallest such median %.6g, for %d evaluations",
-            divergence.window(), divergence.lastMedian(), divergence.factor(), divergence.minMedian(),
-            settings.divergenceEvaluations())));
+      String spike = spikes.accept(r.step, loss);
+      if (spike != null) {
+        event(r.step, machine.state(), List.of(spike));
       }
     }
+    facts(r, loss);
     sharpness(r);
-    thin(r, rec);
-    if (rec >= nextEvaluation) {
+    int row = -1;
+    if (rec % stats.stride == 0) {
+      row = thinned.beginRow(rec);
+      for (int j = 0; j < r.presentCount; j++) {
+        int i = r.present[j];
+        double v = r.values[i];
+        if (Double.isFinite(v)) {
+          thinned.set(row, Derived.COUNT + i, v);
+        }
+      }
+    }
+    fillValues(r);
+    geometry.accept(values, row);
+    blocks.endRecord();
+    if (rec >= nextEvaluation && rec % BlockSums.BLOCK == 0) {
       evaluate(r.step);
+    }
+  }
+
+  /** The facts that change the state without statistics: non-finite values and the loss rule. */
+  private void facts(StepRecord r, double loss) {
+    RunState state = machine.state();
+    if (state == RunState.DIVERGED && !machine.divergedByRule()) {
+      return;
+    }
+    String nonfinite = nonfiniteReason(r);
+    if (nonfinite != null) {
+      enter(RunState.DIVERGED, r.step, List.of(nonfinite), false);
+      return;
+    }
+    if (!Double.isFinite(loss) || !(loss > 0)) {
+      return;
+    }
+    boolean held = divergence.holds();
+    boolean holds = divergence.accept(loss) && !lrDecaying(records);
+    if (holds && state != RunState.DIVERGED) {
+      enter(RunState.DIVERGED, r.step, List.of(Reasons.f(
+          "loss blew up: median of the last %d losses %s > %s (%s x the best window median %s), not falling for %d checks",
+          divergence.window(), Reasons.g(divergence.lastMedian()), Reasons.g(divergence.reference()),
+          Reasons.g(settings.divergenceFactor()), Reasons.g(divergence.baselineMedian()),
+          settings.divergenceChecks())), true);
+    } else if (held && !holds && machine.divergedByRule()) {
+      enter(RunState.PROGRESSING, r.step, List.of(Reasons.f(
+          "recovered: median of the last %d losses %s is back below %s", divergence.window(),
+          Reasons.g(divergence.lastMedian()), Reasons.g(divergence.reference()))), false);
     }
   }
 
@@ -204,6 +267,25 @@ public final class RunCore {
 
   private boolean has(int index) {
     return index >= 0 && presentAt[index] == records;
+  }
+
+  private void fillValues(StepRecord r) {
+    RecordGeometry.Values v = values;
+    v.loss = value(r, k.loss);
+    v.lr = value(r, k.lr);
+    v.gradSq = value(r, k.gradSq);
+    v.gradLocalSq = value(r, k.gradLocalSq);
+    v.batchSize = value(r, k.batchSize);
+    v.localBatchSize = value(r, k.localBatchSize);
+    v.weightSq = value(r, k.weightSq);
+    v.updateSq = value(r, k.updateSq);
+    v.updateDotPrev = value(r, k.updateDotPrev);
+    v.emaGradDot = value(r, k.emaGradDot);
+    v.emaDistSq = value(r, k.emaDistSq);
+    v.emaUpdateDot = value(r, k.emaUpdateDot);
+    v.refGradDot = value(r, k.refGradDot);
+    v.refDistSq = value(r, k.refDistSq);
+    v.refGradSq = value(r, k.refGradSq);
   }
 
   private void sharpness(StepRecord r) {
@@ -216,229 +298,204 @@ public final class RunCore {
     stats.sharpnessHighRun = stats.sharpnessRatio > settings.sharpnessHigh() ? stats.sharpnessHighRun + 1 : 0;
   }
 
-  /** Per-record derived quantities, and a thinned row every stride-th record. */
-  private void thin(StepRecord r, long rec) {
-    double us = value(r, k.updateSq);
-    double ws = value(r, k.weightSq);
-    boolean nil = !(us >= settings.nilUpdate() * Math.max(Double.isFinite(ws) ? ws : 1, 1));
-    double prevUs = prevUpdateSq;
-    boolean prevNil = prevUpdateNil;
-    if (has(k.updateSq)) {
-      prevUpdateSq = us;
-      prevUpdateNil = nil;
-    } else {
-      prevUpdateSq = Double.NaN;
-      prevUpdateNil = true;
-    }
-    if (rec % stats.stride != 0) {
+  /**
+   * A learning-rate change beyond burn-in-lr-change restarts the ergodic means and the evidence
+   * (math.md §4–§5); a decrease also marks a decay phase.
+   */
+  private void learningRate(StepRecord r, long rec) {
+    double lr = value(r, k.lr);
+    if (!Double.isFinite(lr)) {
       return;
     }
-    int row = thinned.beginRow(rec);
-    for (int j = 0; j < r.presentCount; j++) {
-      int i = r.present[j];
-      double v = r.values[i];
-      if (Double.isFinite(v)) {
-        thinned.set(row, Derived.COUNT + i, v);
+    if (Double.isNaN(burnInLr)) {
+      burnInLr = lr;
+      return;
+    }
+    if (Math.abs(lr - burnInLr) > settings.burnInLrChange() * Math.abs(burnInLr)) {
+      for (SeriesAccumulator s : series) {
+        s.restartMean();
       }
-    }
-    double lr = value(r, k.lr);
-    double gsq = value(r, k.gradSq);
-    referenceGeometry(row, value(r, k.emaGradDot), value(r, k.emaDistSq), gsq, Derived.RSI_EMA);
-    referenceGeometry(row, value(r, k.refGradDot), value(r, k.refDistSq), value(r, k.refGradSq), Derived.RSI_REF);
-    double udp = value(r, k.updateDotPrev);
-    if (Double.isFinite(udp) && !nil && !prevNil && prevUs > 0 && us > 0) {
-      setFinite(row, Derived.KAPPA, udp / Math.sqrt(us * prevUs));
-      setFinite(row, Derived.R2_NUM, us + prevUs + 2 * udp);
-      setFinite(row, Derived.R2_DEN, us + prevUs);
-    }
-    double eud = value(r, k.emaUpdateDot);
-    if (Double.isFinite(eud) && !nil) {
-      thinned.set(row, Derived.PI_NUM, eud);
-      thinned.set(row, Derived.PI_DEN, us);
-    }
-    double gl = value(r, k.gradLocalSq);
-    double bb = value(r, k.batchSize);
-    double bs = value(r, k.localBatchSize);
-    if (Double.isFinite(gsq) && Double.isFinite(gl) && bb > bs && bs > 0) {
-      double gNum = bb * gsq - bs * gl;
-      double gDen = bb - bs;
-      thinned.set(row, Derived.SIG_G_NUM, gNum);
-      thinned.set(row, Derived.SIG_G_DEN, gDen);
-      thinned.set(row, Derived.SIG_S_NUM, gl - gsq);
-      thinned.set(row, Derived.SIG_S_DEN, 1 / bs - 1 / bb);
-      thinned.set(row, Derived.SIG_G_STEP, gNum / gDen);
-    }
-    if (Double.isFinite(us)) {
-      thinned.set(row, Derived.ENERGY, us);
-    } else if (Double.isFinite(gsq) && Double.isFinite(lr)) {
-      thinned.set(row, Derived.ENERGY, lr * lr * gsq);
-    }
-  }
-
-  /**
-   * RSI, EB, γ and η* of one reference point (math.md §1–§2) from ⟨g, w − c⟩, ‖w − c‖² and
-   * ‖g‖²; the four columns follow {@code rsiColumn} in the order of {@link Derived}.
-   */
-  private void referenceGeometry(int row, double gradDot, double distSq, double gradSq, int rsiColumn) {
-    int eb = rsiColumn + 1;
-    int gamma = rsiColumn + 2;
-    int etaStar = rsiColumn == Derived.RSI_EMA ? Derived.ETA_STAR_EMA : Derived.ETA_STAR_REF;
-    if (gradSq > 0 && Double.isFinite(gradDot)) {
-      setFinite(row, etaStar, gradDot / gradSq);
-    }
-    if (distSq > 0 && Double.isFinite(gradDot)) {
-      double rsi = gradDot / distSq;
-      setFinite(row, rsiColumn, rsi);
-      if (gradSq >= 0) {
-        double ebValue = Math.sqrt(gradSq / distSq);
-        setFinite(row, eb, ebValue);
-        setFinite(row, gamma, rsi / ebValue);
+      if (lr < burnInLr) {
+        if (!lrDecaying(rec)) {
+          decayFromLr = burnInLr;
+        }
+        lastDecreaseRecord = rec;
+      }
+      double from = burnInLr;
+      burnInLr = lr;
+      burnInStep = r.step;
+      evidenceStart = rec - 1;
+      machine.restartEvidence(evidenceStart);
+      spikes.noteWindow(Double.NaN, Double.NaN);
+      RunState state = machine.state();
+      // A decay is a fact, not a statistic: PROGRESSING at once (math.md §5, decay phases).
+      if (lr < from && state != RunState.DIVERGED && state != RunState.WARMUP && state != RunState.PROGRESSING
+          && state != RunState.CONVERGED) {
+        enter(RunState.PROGRESSING, r.step, List.of(Reasons.f(
+            "learning rate decaying: %s -> %s at step %d (a schedule's decay phase restarts the evidence)",
+            Reasons.g(decayFromLr), Reasons.g(lr), r.step)), false);
       }
     }
   }
 
-  private void setFinite(int row, int column, double v) {
-    if (Double.isFinite(v)) {
-      thinned.set(row, column, v);
-    }
+  /** A decrease of the learning rate within the last window: the run is in a decay phase. */
+  private boolean lrDecaying(long rec) {
+    return rec - lastDecreaseRecord <= Math.max(window, settings.windowMin());
   }
 
   /** One window evaluation and the verdict that follows from it (docs/math.md §4–§5). */
   private void evaluate(long step) {
     WindowStats w = stats;
+    long rec = records;
     w.evaluations++;
     w.atStep = step;
-    w.atRecord = records;
-    double tau = lossWindow.count() >= 8 ? evaluator.estimateTau(lossWindow, window, w.tau) : 1;
+    w.atRecord = rec;
+    long age = rec - evidenceStart;
+    int available = (int) Math.min(Math.min(age, lossWindow.count()), settings.windowMax());
+    double tau = available >= 8 ? evaluator.estimateTau(lossWindow, Math.min(window, available), w.tau) : 1;
     w.tau = tau;
-    window = (int) Math.min(settings.windowMax(), Math.max(settings.windowMin(), Math.ceil(50 * tau)));
+    long byAge = age / settings.windowAgeDivisor();
+    long asked = Math.max((long) Math.ceil(50 * tau), byAge);
+    window = (int) Math.min(settings.windowMax(), Math.max(settings.windowMin(), asked));
+    window = (window + BlockSums.BLOCK - 1) / BlockSums.BLOCK * BlockSums.BLOCK;
     w.window = window;
     w.windowTooShort = tau > settings.windowMax() / 50.0;
-    if (lossWindow.count() > 0) {
+    int covered = (int) Math.min(window, age) / BlockSums.BLOCK * BlockSums.BLOCK;
+    w.windowRecords = covered;
+    w.stride = Math.max(1, Math.max((int) Math.ceil(tau / 4), (window + ROWS_PER_WINDOW - 1) / ROWS_PER_WINDOW));
+    long toBlock = blocks.closedBlocks();
+    long fromBlock = toBlock - covered / BlockSums.BLOCK;
+    double lr = lastLr();
+    w.lrDecaying = lrDecaying(rec);
+    w.lrFrom = decayFromLr;
+    w.lrTo = lr;
+    if (lossWindow.count() > 0 && covered > 0) {
       evaluator.lossStatistics(lossWindow, lossPeak, w);
     } else {
       w.lossN = 0;
       w.lossStationary = false;
+      w.lossNoProgress = false;
+      w.lossCheck.unavailable();
     }
-    geometry(w);
-    w.stride = Math.max(1, (int) Math.ceil(tau / 4));
-    RunState candidate = verdicts.candidate(w, lossWindow.count() > 0);
-    RunState before = verdicts.state();
-    if (verdicts.offer(candidate) && before != RunState.DIVERGED) {
-      describe(w);
-      enter(candidate, step, verdicts.reasons(candidate, w, optimizer, lastLr()));
-    }
-    nextEvaluation = records + settings.evaluateEvery(window);
-  }
-
-  private double lastLr() {
-    return k.lr >= 0 ? series[k.lr].last : Double.NaN;
-  }
-
-  /** What the verdict needs, every evaluation: Π, κ, R2, the update energy, the sliced-W drift. */
-  private void geometry(WindowStats w) {
-    long now = records;
-    int win = w.window;
-    w.pi = -2 * evaluator.ratioOfSums(thinned, Derived.PI_NUM, Derived.PI_DEN, now, win, rows);
-    w.piN = rows[0];
-    w.kappa = evaluator.quantile(thinned, Derived.KAPPA, now, win, 0.5);
-    w.r2 = evaluator.ratioOfSums(thinned, Derived.R2_NUM, Derived.R2_DEN, now, win, rows);
-    w.oscN = rows[0];
-    double energy = evaluator.mean(thinned, Derived.ENERGY, now, win);
-    w.energyObserved = Double.isFinite(energy);
-    w.energy = energy;
-    if (w.energyObserved) {
-      w.energyMax = Double.isNaN(w.energyMax) ? energy : Math.max(w.energyMax, energy);
-      w.converged = energy == 0 || energy <= settings.convergedRatio() * w.energyMax;
-    } else {
-      w.converged = false;
-    }
+    windowSums.evaluate(blocks, fromBlock, toBlock, w, lr);
     w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
-    // Sliced W over 32 projections costs ~4 sorts each: refreshed once per window (every 10th
-    // evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
-    if (w.evaluations % 10 == 1 || !Double.isFinite(w.sw)) {
-      evaluator.slicedWasserstein(thinned, projColumns, projCount, now, w);
+    w.kappa = evaluator.quantile(thinned, Derived.KAPPA, rec, covered, 0.5);
+    oscillation(w);
+    // The sliced W costs a τ̂ and four sorts per projection: refreshed once per window (every
+    // 10th evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
+    if (w.evaluations % 10 == 1 || !w.driftCheck.available()) {
+      evaluator.slicedWasserstein(thinned, projColumns, projCount, rec, covered, w);
     }
-    w.sharpnessTrendUp = w.trendT > settings.trendT();
+    w.sharpnessTrendUp = w.trendT > settings.zLeave();
+    safeStep(w, rec, covered, lr);
+    if (w.evaluations == 1) {
+      w.firstWindowLoss = w.lossMean;
+    }
+    w.neverLearned = !w.lrDecaying && w.evaluations > 2 && w.lossN > 0 && w.lossMean > 0
+        && w.lossMean >= w.firstWindowLoss * (1 - settings.trendDelta()) && w.lrRatio >= settings.lrRatioUnstable();
+    boolean settled = w.lossN > 0 && (w.degenerate || w.lossEss >= settings.essMin()) && !w.lrDecaying;
+    if (settled) {
+      divergence.noteWindow(w.lossMedian, w.lossMax);
+      if (!spikes.inSpike()) {
+        spikes.noteWindow(w.lossMedian, w.lossMax);
+      }
+    }
+    verdict(w, step, rec, covered);
+    nextEvaluation = rec + settings.evaluateEvery(window);
+  }
+
+  private void verdict(WindowStats w, long step, long rec, int covered) {
+    RunState state = machine.state();
+    if (state == RunState.DIVERGED) {
+      return;
+    }
+    Reasons.Context cx = context();
+    if (w.lrDecaying) {
+      RunState fact = w.energyObserved && w.converged ? RunState.CONVERGED : RunState.PROGRESSING;
+      if (fact != state) {
+        enter(fact, step, reasons.of(fact, w, cx), false);
+      }
+      return;
+    }
+    if (covered < settings.windowMin()) {
+      return; // too little evidence since the last learning-rate change
+    }
+    RunState candidate = machine.candidate(w, lossWindow.count() > 0);
+    if (machine.offer(candidate, rec - covered, rec)) {
+      enter(candidate, step, reasons.of(candidate, w, cx), false);
+    }
+  }
+
+  /** The oscillation test: κ below kappa-max and R2's interval below r2-max (math.md §4). */
+  private void oscillation(WindowStats w) {
+    Check c = w.oscillationCheck;
+    if (w.updatesObserved) {
+      if (!c.available()) {
+        return;
+      }
+      double zL = settings.zLeave();
+      if (w.kappa < settings.kappaMax() && c.high < settings.r2Max()) {
+        c.outcome = Check.Outcome.HOLDS;
+      } else if (!(w.kappa < settings.kappaMax()) || c.estimate - zL * c.stderr > settings.r2Max()) {
+        c.outcome = Check.Outcome.FAILS;
+      } else {
+        c.outcome = Check.Outcome.INCONCLUSIVE;
+      }
+      return;
+    }
+    // Runs without update series: the fraction of sign changes of Δloss, binomial standard error.
+    if (w.faltPairs < 20 || !Double.isFinite(w.falt)) {
+      c.unavailable();
+      return;
+    }
+    c.estimate(w.falt, Math.sqrt(w.falt * (1 - w.falt) / w.faltPairs), settings.zEnter());
+    boolean notDown = !(w.trendT < -settings.zEnter());
+    if (c.low > settings.faltMin() && notDown) {
+      c.outcome = Check.Outcome.HOLDS;
+    } else if (c.estimate + settings.zLeave() * c.stderr < settings.faltMin()) {
+      c.outcome = Check.Outcome.FAILS;
+    } else {
+      c.outcome = Check.Outcome.INCONCLUSIVE;
+    }
   }
 
   /**
-   * The descriptive statistics of the window that no verdict rule reads (RSI/EB/γ/η* quantiles,
-   * lr_safe, the gradient signal and noise scale): computed for snapshots and for the reasons of
-   * a state change, not at every evaluation, which halves the cost of an evaluation.
+   * η_safe = 2μ̂/L̂² (math.md §4) from the lagged reference where the run sends one (exact),
+   * else from the EMA centre, and η / η_safe.
    */
-  private void describe(WindowStats w) {
-    if (w.evaluations == 0 || w.describedAt == w.evaluations) {
-      return;
-    }
-    w.describedAt = w.evaluations;
-    long now = w.atRecord;
-    int win = w.window;
+  private void safeStep(WindowStats w, long rec, int covered, double lr) {
     double[] q = pair;
-    evaluator.quantiles(thinned, Derived.RSI_EMA, now, win, 0.05, 0.5, q);
-    w.rsiEmaQ05 = q[0];
-    w.rsiEmaQ50 = q[1];
-    evaluator.quantiles(thinned, Derived.EB_EMA, now, win, 0.5, 0.95, q);
-    w.ebEmaQ50 = q[0];
-    w.ebEmaQ95 = q[1];
-    w.gammaEma = evaluator.quantile(thinned, Derived.GAMMA_EMA, now, win, 0.5);
-    evaluator.quantiles(thinned, Derived.RSI_REF, now, win, 0.05, 0.5, q);
-    w.rsiRefQ05 = q[0];
-    w.rsiRefQ50 = q[1];
-    evaluator.quantiles(thinned, Derived.EB_REF, now, win, 0.5, 0.95, q);
-    w.ebRefQ50 = q[0];
-    w.ebRefQ95 = q[1];
-    w.gammaRef = evaluator.quantile(thinned, Derived.GAMMA_REF, now, win, 0.5);
-    w.etaStarEma = evaluator.quantile(thinned, Derived.ETA_STAR_EMA, now, win, 0.5);
-    w.etaStarRef = evaluator.quantile(thinned, Derived.ETA_STAR_REF, now, win, 0.5);
-    // The lagged reference is exact (a fixed later point); the EMA one is online but biased
-    // while the run still progresses, so lr_safe prefers the lagged one (math.md §4).
-    if (Double.isFinite(w.rsiRefQ05) && Double.isFinite(w.ebRefQ95)) {
-      w.muHat = w.rsiRefQ05;
-      w.lHat = w.ebRefQ95;
-      w.geometryReference = "lagged";
-    } else if (Double.isFinite(w.rsiEmaQ05) && Double.isFinite(w.ebEmaQ95)) {
-      w.muHat = w.rsiEmaQ05;
-      w.lHat = w.ebEmaQ95;
-      w.geometryReference = "ema";
+    double mu = Double.NaN;
+    double l = Double.NaN;
+    evaluator.quantiles(thinned, Derived.RSI_REF, rec, covered, 0.05, 0.5, q);
+    double refMu = q[0];
+    evaluator.quantiles(thinned, Derived.EB_REF, rec, covered, 0.5, 0.95, q);
+    double refL = q[1];
+    if (Double.isFinite(refMu) && Double.isFinite(refL)) {
+      mu = refMu;
+      l = refL;
     } else {
-      w.muHat = Double.NaN;
-      w.lHat = Double.NaN;
-      w.geometryReference = "";
+      evaluator.quantiles(thinned, Derived.RSI_EMA, rec, covered, 0.05, 0.5, q);
+      mu = q[0];
+      evaluator.quantiles(thinned, Derived.EB_EMA, rec, covered, 0.5, 0.95, q);
+      l = q[1];
     }
-    if (Double.isFinite(w.muHat) && w.lHat > 0) {
+    if (Double.isFinite(mu) && l > 0) {
       // μ̂ ≤ 0: along this path no step size is guaranteed to contract (lr_safe 0, ratio +Inf).
-      w.lrSafe = Math.max(0, 2 * w.muHat / (w.lHat * w.lHat));
-      double lr = lastLr();
+      w.lrSafe = Math.max(0, 2 * mu / (l * l));
       w.lrRatio = lr / w.lrSafe;
     } else {
       w.lrSafe = Double.NaN;
       w.lrRatio = Double.NaN;
     }
-    double gSum = evaluator.ratioOfSums(thinned, Derived.SIG_G_NUM, Derived.SIG_G_DEN, now, win, rows);
-    int gN = rows[0];
-    if (gN > 0) {
-      w.signalIdentified = true;
-      w.signal = gSum;
-      w.noiseScale = evaluator.ratioOfSums(thinned, Derived.SIG_S_NUM, Derived.SIG_S_DEN, now, win, rows);
-      w.batchNoise = w.noiseScale / w.signal;
-      double sd = evaluator.sd(thinned, Derived.SIG_G_STEP, now, win, rows);
-      double effective = rows[0] / Math.max(1, w.tau / w.stride);
-      w.signalStderr = sd / Math.sqrt(Math.max(1, effective));
-    } else {
-      w.signalIdentified = false;
-      w.noiseScale = Double.NaN;
-      w.batchNoise = Double.NaN;
-      if (k.gradSq >= 0) {
-        int c = Derived.COUNT + k.gradSq;
-        w.signal = evaluator.mean(thinned, c, now, win);
-        double sd = evaluator.sd(thinned, c, now, win, rows);
-        w.signalStderr = sd / Math.sqrt(Math.max(1, rows[0] / Math.max(1, w.tau / w.stride)));
-      } else {
-        w.signal = Double.NaN;
-        w.signalStderr = Double.NaN;
-      }
-    }
+  }
+
+  private Reasons.Context context() {
+    return new Reasons.Context(optimizer, lastLr(), emaAlpha, !emaAlphaGiven);
+  }
+
+  private double lastLr() {
+    return k.lr >= 0 ? series[k.lr].last : Double.NaN;
   }
 
   /** BYE from the run's last rank: the lifecycle ends, the verdict stays. */
@@ -469,29 +526,16 @@ public final class RunCore {
   }
 
   public RunState state() {
-    return verdicts.state();
+    return machine.state();
   }
 
   public long steps() {
     return records;
   }
 
-  private void maybeRestartBurnIn(StepRecord r) {
-    double lr = value(r, k.lr);
-    if (!Double.isFinite(lr)) {
-      return;
-    }
-    if (Double.isNaN(burnInLr)) {
-      burnInLr = lr;
-      return;
-    }
-    if (Math.abs(lr - burnInLr) > settings.burnInLrChange() * Math.abs(burnInLr)) {
-      for (SeriesAccumulator s : series) {
-        s.restartMean();
-      }
-      burnInLr = lr;
-      burnInStep = r.step;
-    }
+  /** The current window W in records (calibration and tests). */
+  int windowForTests() {
+    return window;
   }
 
   private String nonfiniteReason(StepRecord r) {
@@ -510,18 +554,22 @@ public final class RunCore {
     return null;
   }
 
-  private void enter(RunState next, long step, List<String> reasons) {
-    RunState from = verdicts.state();
-    verdicts.enter(next, step);
+  private void enter(RunState next, long step, List<String> why, boolean byRule) {
+    RunState from = machine.state();
+    machine.enter(next, step, byRule);
     if (from != next) {
-      events.addLast(new RunEvent(step, from, next, reasons));
-      if (events.size() > MAX_EVENTS) {
-        events.removeFirst();
-      }
+      event(step, from, why);
     }
   }
 
-  /** The latest state change, for the pipeline's one log line per change. */
+  private void event(long step, RunState from, List<String> why) {
+    events.addLast(new RunEvent(step, from, machine.state(), why));
+    if (events.size() > MAX_EVENTS) {
+      events.removeFirst();
+    }
+  }
+
+  /** The latest event (a state change or a loss spike), for the pipeline's one log line per event. */
   public RunEvent lastEvent() {
     return events.peekLast();
   }
@@ -530,46 +578,112 @@ public final class RunCore {
   public long approximateBytes() {
     long thinnedBytes = (long) thinned.columns() * THINNED_ROWS * 8 + THINNED_ROWS * 8L;
     long loss = 8L * lossWindow.capacity();
+    long blockBytes = 8L * BlockSums.Sum.COUNT * (2L * settings.windowMax() / BlockSums.BLOCK + 4);
     long scratch = 8L * (2 * settings.windowMax() + 2L * THINNED_ROWS + 2L * Math.max(THINNED_ROWS, settings.windowMax()));
     long hist = 0;
     for (History h : history) {
       hist += h == null ? 0 : 16L * settings.historyPoints();
     }
     long perSeries = series.length * 400L;
-    return thinnedBytes + loss + scratch + hist + perSeries + 8L * settings.divergenceWindow() * 2 + 16 * 1024;
+    return thinnedBytes + loss + blockBytes + scratch + hist + perSeries + 16L * settings.divergenceWindow() + 16 * 1024;
   }
 
+  /** What the world sees of the run now. Reads the core; writes nothing of it. */
   public RunSnapshot snapshot() {
-    describe(stats);
-    if (stats.evaluations > 0) {
-      stats.ensureColumns(thinned.columns());
+    WindowStats w = stats;
+    ColumnStats columns = new ColumnStats(thinned.columns());
+    Description d = new Description();
+    if (w.evaluations > 0) {
       for (int c = 0; c < thinned.columns(); c++) {
-        evaluator.columnStatistics(thinned, c, records, stats);
+        evaluator.columnStatistics(thinned, c, w.atRecord, w.windowRecords, w.tau, w.stride, columns);
       }
+      describe(w, d);
     }
     List<SeriesSnapshot> ss = new ArrayList<>(series.length);
     for (int i = 0; i < series.length; i++) {
       History h = history[i];
-      ss.add(series[i].snapshot(stats, Derived.COUNT + i,
+      ss.add(series[i].snapshot(w.evaluations > 0 ? columns : null, Derived.COUNT + i,
           h == null ? new long[0] : h.steps(), h == null ? new double[0] : h.values()));
     }
-    RunState state = verdicts.state();
+    RunState state = machine.state();
     List<String> why;
-    if (state == RunState.DIVERGED || state == RunState.WARMUP && stats.evaluations == 0) {
-      RunEvent last = events.peekLast();
-      why = state == RunState.DIVERGED && last != null ? last.why()
+    if (state == RunState.DIVERGED || state == RunState.WARMUP && w.evaluations == 0) {
+      RunEvent last = lastStateChange();
+      why = state == RunState.DIVERGED && last != null ? currentDivergedReasons(last)
           : List.of("warmup: " + records + " of " + settings.warmupSteps() + " records");
     } else {
-      why = new ArrayList<>(verdicts.reasons(state, stats, optimizer, lastLr()));
-      verdicts.pendingReason().ifPresent(why::add);
+      why = new ArrayList<>(reasons.of(state, w, context()));
+      String pending = machine.pendingReason();
+      if (pending != null) {
+        why.add(pending);
+      }
     }
-    return new RunSnapshot(run, job, labels, world, mode, state, verdicts.since(), status, why, records, lastStep,
+    boolean stationary = state == RunState.STALLED_NONSTATIONARY || state == RunState.CONVERGED;
+    return new RunSnapshot(run, job, labels, world, mode, state, machine.since(), status, why, records, lastStep,
         lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), burnInStep, rewinds, partialSteps, endStatus,
-        endMessage, ss, new ArrayList<>(events), RunStatistics.of(stats, optimizer), tailLoss());
+        endMessage, ss, new ArrayList<>(events), RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss());
+  }
+
+  /** The reasons of DIVERGED as they are now: the rule's current numbers, or the non-finite fact. */
+  private List<String> currentDivergedReasons(RunEvent entered) {
+    if (!machine.divergedByRule()) {
+      return entered.why();
+    }
+    return List.of(Reasons.f("loss blown up: median of the last %d losses %s > %s (%s x the best window median %s)",
+        divergence.window(), Reasons.g(divergence.lastMedian()), Reasons.g(divergence.reference()),
+        Reasons.g(settings.divergenceFactor()), Reasons.g(divergence.baselineMedian())));
+  }
+
+  private RunEvent lastStateChange() {
+    var it = events.descendingIterator();
+    while (it.hasNext()) {
+      RunEvent e = it.next();
+      if (e.from() != e.to()) {
+        return e;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The descriptive geometry of the window that no verdict rule reads (RSI/EB/γ/η* quantiles):
+   * computed for snapshots into a fresh holder.
+   */
+  private void describe(WindowStats w, Description d) {
+    long now = w.atRecord;
+    int win = w.windowRecords;
+    double[] q = new double[2];
+    evaluator.quantiles(thinned, Derived.RSI_EMA, now, win, 0.05, 0.5, q);
+    d.rsiEma = q.clone();
+    evaluator.quantiles(thinned, Derived.EB_EMA, now, win, 0.5, 0.95, q);
+    d.ebEma = q.clone();
+    d.gammaEma = evaluator.quantile(thinned, Derived.GAMMA_EMA, now, win, 0.5);
+    evaluator.quantiles(thinned, Derived.RSI_REF, now, win, 0.05, 0.5, q);
+    d.rsiRef = q.clone();
+    evaluator.quantiles(thinned, Derived.EB_REF, now, win, 0.5, 0.95, q);
+    d.ebRef = q.clone();
+    d.gammaRef = evaluator.quantile(thinned, Derived.GAMMA_REF, now, win, 0.5);
+    d.etaStarEma = evaluator.quantile(thinned, Derived.ETA_STAR_EMA, now, win, 0.5);
+    d.etaStarRef = evaluator.quantile(thinned, Derived.ETA_STAR_REF, now, win, 0.5);
+    d.reference = Double.isFinite(d.rsiRef[0]) && Double.isFinite(d.ebRef[1]) ? "lagged"
+        : Double.isFinite(d.rsiEma[0]) && Double.isFinite(d.ebEma[1]) ? "ema" : "";
+  }
+
+  /** Descriptive geometry of one snapshot. */
+  static final class Description {
+    double[] rsiEma = {Double.NaN, Double.NaN};
+    double[] ebEma = {Double.NaN, Double.NaN};
+    double gammaEma = Double.NaN;
+    double[] rsiRef = {Double.NaN, Double.NaN};
+    double[] ebRef = {Double.NaN, Double.NaN};
+    double gammaRef = Double.NaN;
+    double etaStarEma = Double.NaN;
+    double etaStarRef = Double.NaN;
+    String reference = "";
   }
 
   private double[] tailLoss() {
-    double[] window = new double[Math.min(this.window, lossWindow.capacity())];
+    double[] window = new double[Math.min(Math.max(stats.windowRecords, 1), lossWindow.capacity())];
     int n = lossWindow.copyLast(window.length, 0, window);
     int m = Math.min(n, 256);
     double[] out = new double[m];

@@ -16,7 +16,10 @@ package io.ergowatch.monitor.analytics;
  * @param trendT HAC t of the loss slope
  * @param delta relative progress per window, −slope·W/|mean|
  * @param falt fraction of sign changes of Δloss
- * @param stationarityRatio Π = −2Σ⟨u, w−c⟩/Σ‖u‖²
+ * @param windowRecords records the window covers (W, or fewer since the last learning-rate change)
+ * @param deltaStderr standard error of {@code delta}
+ * @param stationarityRatio Π, corrected for the moving centre and momentum (math.md §2)
+ * @param stationarityRatioStderr its standard error
  * @param kappa median cos∠(u_t, u_{t−1})
  * @param r2 Σ‖u_t+u_{t+1}‖² / Σ(‖u_t‖²+‖u_{t+1}‖²)
  * @param gradientSignal window estimate of ‖G‖² (an upper estimate when not identified)
@@ -26,8 +29,8 @@ package io.ergowatch.monitor.analytics;
  * @param batchNoise B_noise = S/‖G‖²
  * @param updateEnergy window mean of ‖u‖² (or η²‖g‖²)
  * @param updateEnergyPeak its largest window mean so far
- * @param weightsDrift sliced W₂² between the previous and current window, normalised
- * @param weightsDriftNull the same between the halves of the current window
+ * @param weightsDrift the sliced-W drift statistic T (W₂² over its null scale, mean over projections)
+ * @param weightsDriftNull the threshold T is judged against (its null's 99th percentile)
  * @param rsi RSI quantiles {q05, q50} per reference (index 0 ema, 1 lagged)
  * @param errorBound EB quantiles {q50, q95} per reference
  * @param alignment median γ per reference
@@ -37,6 +40,12 @@ package io.ergowatch.monitor.analytics;
  * @param geometryReference which reference lr_safe came from: "lagged", "ema" or ""
  * @param sharpnessRatio sharpness / S_crit(η), latest estimate
  * @param optimizer the optimizer profile used for S_crit
+ * @param emaAlpha the EMA rate a of the agent's centre used in Π
+ * @param forecastLossIfAnnealed window mean loss minus the excess the step's noise holds, at a
+ *     stationary state with constant step (math.md §5); NaN elsewhere
+ * @param forecastStderr its standard error
+ * @param forecastExcess the excess itself: what decaying the step would buy
+ * @param tests every test of the evaluation with its estimate, standard error and outcome
  */
 public record RunStatistics(
     long evaluations,
@@ -49,8 +58,11 @@ public record RunStatistics(
     double geweke,
     double trendT,
     double delta,
+    int windowRecords,
+    double deltaStderr,
     double falt,
     double stationarityRatio,
+    double stationarityRatioStderr,
     double kappa,
     double r2,
     double gradientSignal,
@@ -70,7 +82,12 @@ public record RunStatistics(
     double lrRatio,
     String geometryReference,
     double sharpnessRatio,
-    String optimizer) {
+    String optimizer,
+    double emaAlpha,
+    double forecastLossIfAnnealed,
+    double forecastStderr,
+    double forecastExcess,
+    java.util.List<Evidence> tests) {
 
   /** Names of the geometry references, by index of {@link #rsi()} and friends. */
   public static final String[] REFERENCES = {"ema", "lagged"};
@@ -84,6 +101,7 @@ public record RunStatistics(
     errorBound = deepCopy(errorBound);
     alignment = alignment.clone();
     optimalLr = optimalLr.clone();
+    tests = java.util.List.copyOf(tests);
   }
 
   @Override
@@ -114,13 +132,27 @@ public record RunStatistics(
     return c;
   }
 
-  static RunStatistics of(WindowStats w, OptimizerProfile profile) {
+  static RunStatistics of(WindowStats w, RunCore.Description d, OptimizerProfile profile, double emaAlpha,
+      boolean stationary) {
+    java.util.List<Evidence> tests = new java.util.ArrayList<>();
+    for (Check c : w.checks()) {
+      tests.add(c.snapshot());
+    }
+    boolean forecast = stationary && !w.lrDecaying;
     return new RunStatistics(w.evaluations, w.atStep, w.window, w.tau, w.windowTooShort, w.lossStationary,
-        w.lossEss, w.geweke, w.trendT, w.delta, w.falt, w.pi, w.kappa, w.r2, w.signal, w.signalStderr,
-        w.signalIdentified, w.noiseScale, w.batchNoise, w.energy, w.energyMax, w.sw, w.swNull,
-        new double[][] {{w.rsiEmaQ05, w.rsiEmaQ50}, {w.rsiRefQ05, w.rsiRefQ50}},
-        new double[][] {{w.ebEmaQ50, w.ebEmaQ95}, {w.ebRefQ50, w.ebRefQ95}},
-        new double[] {w.gammaEma, w.gammaRef}, new double[] {w.etaStarEma, w.etaStarRef}, w.lrSafe, w.lrRatio, w.geometryReference, w.sharpnessRatio,
-        profile.name() + (profile.assumed() ? " (assumed SGD)" : ""));
+        w.lossEss, w.geweke, w.trendT, w.delta, w.windowRecords, w.deltaStderr, w.falt, w.piCheck.estimate,
+        w.piCheck.stderr, w.kappa, w.oscillationCheck.estimate, w.signal, w.signalStderr,
+        w.signalIdentified, w.noiseScale, w.batchNoise, w.energy, w.energyMax, w.sw, w.driftCheck.available()
+            ? thresholdOf(w) : Double.NaN,
+        new double[][] {d.rsiEma.clone(), d.rsiRef.clone()},
+        new double[][] {d.ebEma.clone(), d.ebRef.clone()},
+        new double[] {d.gammaEma, d.gammaRef}, new double[] {d.etaStarEma, d.etaStarRef}, w.lrSafe, w.lrRatio,
+        d.reference, w.sharpnessRatio, profile.name() + (profile.assumed() ? " (assumed SGD)" : ""), emaAlpha,
+        forecast ? w.forecast : Double.NaN, forecast ? w.forecastStderr : Double.NaN,
+        forecast ? w.forecastExcess : Double.NaN, tests);
+  }
+
+  private static double thresholdOf(WindowStats w) {
+    return w.driftThreshold;
   }
 }

@@ -41,8 +41,9 @@ final class SeriesAccumulator {
     ergodic.clear();
   }
 
-  SeriesSnapshot snapshot(WindowStats w, int column, long[] historySteps, double[] historyValues) {
-    boolean evaluated = w.evaluations > 0 && column < w.columns;
+  /** @param w the snapshot's column statistics, null before the first evaluation */
+  SeriesSnapshot snapshot(ColumnStats w, int column, long[] historySteps, double[] historyValues) {
+    boolean evaluated = w != null && column < w.columns;
     return new SeriesSnapshot(name, last, lastStep, count, nonfinite,
         ergodic.count() == 0 ? Double.NaN : ergodic.mean(), ergodic.stderr(), ergodic.count(), ewma.value(),
         evaluated ? w.n[column] : 0,

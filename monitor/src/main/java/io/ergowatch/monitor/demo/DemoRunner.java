@@ -41,6 +41,9 @@ public final class DemoRunner implements AutoCloseable {
       for (Map.Entry<String, String> l : run.labels().entrySet()) {
         b.label(l.getKey(), l.getValue());
       }
+      if (run.trainer().emaAlpha() > 0) {
+        b.label("ema_alpha", Double.toString(run.trainer().emaAlpha()));
+      }
       ErgowatchAgent agent = b.build();
       agents.add(agent);
       double[] values = new double[GradientDescent.SERIES.size()];

@@ -57,6 +57,11 @@ public final class GradientDescent {
     this.uPrev = new double[d];
   }
 
+  /** The EMA rate a of the centre (HELLO label {@code ema_alpha}); 0 for a fixed centre. */
+  public double emaAlpha() {
+    return emaAlpha;
+  }
+
   public double learningRate() {
     return eta;
   }

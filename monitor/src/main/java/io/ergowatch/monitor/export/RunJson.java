@@ -3,6 +3,7 @@ package io.ergowatch.monitor.export;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ergowatch.monitor.analytics.Evidence;
 import io.ergowatch.monitor.analytics.JobSnapshot;
 import io.ergowatch.monitor.analytics.RunEvent;
 import io.ergowatch.monitor.analytics.RunSnapshot;
@@ -125,8 +126,12 @@ public final class RunJson {
     number(n, "loss_geweke_z", st.geweke());
     number(n, "loss_trend_t", st.trendT());
     number(n, "loss_relative_progress", st.delta());
+    number(n, "loss_relative_progress_stderr", st.deltaStderr());
+    n.put("window_records", st.windowRecords());
     number(n, "loss_sign_change_fraction", st.falt());
     number(n, "stationarity_ratio", st.stationarityRatio());
+    number(n, "stationarity_ratio_stderr", st.stationarityRatioStderr());
+    number(n, "ema_alpha", st.emaAlpha());
     number(n, "update_cosine_median", st.kappa());
     number(n, "update_r2", st.r2());
     number(n, "gradient_signal", st.gradientSignal());
@@ -157,6 +162,20 @@ public final class RunJson {
     n.put("lr_safe_reference", st.geometryReference());
     number(n, "sharpness_ratio", st.sharpnessRatio());
     n.put("optimizer", st.optimizer());
+    ObjectNode forecast = n.putObject("forecast");
+    number(forecast, "loss_if_annealed", st.forecastLossIfAnnealed());
+    number(forecast, "standard_error", st.forecastStderr());
+    number(forecast, "excess", st.forecastExcess());
+    ArrayNode tests = n.putArray("tests");
+    for (Evidence e : st.tests()) {
+      ObjectNode t = tests.addObject();
+      t.put("test", e.test());
+      number(t, "estimate", e.estimate());
+      number(t, "stderr", e.stderr());
+      number(t, "low", e.low());
+      number(t, "high", e.high());
+      t.put("outcome", e.outcome());
+    }
     return n;
   }
 

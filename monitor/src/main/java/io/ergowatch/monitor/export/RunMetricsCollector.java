@@ -135,14 +135,21 @@ public final class RunMetricsCollector implements MultiCollector {
     out.add(stat(runs, "ergowatch_gradient_noise_scale", "Window estimate of the gradient noise tr(Sigma)",
         RunStatistics::noiseScale));
     out.add(stat(runs, "ergowatch_stationarity_ratio",
-        "Pi = -2 sum<u, w - c> / sum |u|^2: 1 at stationarity, > 1 while contracting, < 1 under drift",
+        "Pi, corrected for the moving EMA centre and momentum: 1 at stationarity, > 1 while contracting, < 1 under drift",
         RunStatistics::stationarityRatio));
+    out.add(stat(runs, "ergowatch_stationarity_ratio_stderr", "Standard error of Pi",
+        RunStatistics::stationarityRatioStderr));
     out.add(stat(runs, "ergowatch_weights_drift",
-        "Sliced Wasserstein distance of the weights' projections between the previous and current window",
+        "Sliced Wasserstein drift statistic of the weights' projections: W2^2 between windows over its null scale",
         RunStatistics::weightsDrift));
     out.add(stat(runs, "ergowatch_weights_drift_null",
-        "The same distance between the two halves of the current window (the no-drift reference)",
+        "The threshold the drift statistic is judged against (its null's 99th percentile)",
         RunStatistics::weightsDriftNull));
+    out.add(stat(runs, "ergowatch_forecast_loss_if_annealed",
+        "At a stationary state with constant step: the window mean loss minus the excess the step's noise holds",
+        RunStatistics::forecastLossIfAnnealed));
+    out.add(stat(runs, "ergowatch_forecast_loss_if_annealed_stderr", "Standard error of the forecast",
+        RunStatistics::forecastStderr));
     out.add(stat(runs, "ergowatch_lr_safe", "2 mu / L^2 from the restricted secant inequality and error bound",
         RunStatistics::lrSafe));
     out.add(stat(runs, "ergowatch_lr_ratio", "Learning rate / lr_safe", RunStatistics::lrRatio));

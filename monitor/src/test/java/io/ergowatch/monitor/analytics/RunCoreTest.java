@@ -55,16 +55,17 @@ class RunCoreTest {
   }
 
   @Test
-  void warmupUntilThreeEvaluationsAfter200RecordsAgree() {
+  void warmupUntilTwoDisjointWindowsAgree() {
     // A constant loss with a gradient that never shrinks and no update series: stationary loss,
-    // weights unobserved -> STALLED_NONSTATIONARY (math.md §5), entered after the 3rd evaluation
-    // (records 200, 220, 240).
-    for (int t = 0; t < 239; t++) {
+    // weights unobserved -> STALLED_NONSTATIONARY (math.md §5), entered when two disjoint windows
+    // agree: records 1-200 (evaluated at record 200) and 201-400 (at record 400). The evaluations
+    // in between overlap the first window and do not count.
+    for (int t = 0; t < 399; t++) {
       feed(t, 1.0, 1.0, 0.1);
     }
     assertThat(core.state()).isEqualTo(RunState.WARMUP);
-    assertThat(core.snapshot().why()).contains("changing: 2 of 3 evaluations in a row say stalled_nonstationary");
-    feed(239, 1.0, 1.0, 0.1);
+    assertThat(core.snapshot().why()).contains("changing: 1 of 2 disjoint windows say stalled_nonstationary");
+    feed(399, 1.0, 1.0, 0.1);
     assertThat(core.state()).isEqualTo(RunState.STALLED_NONSTATIONARY);
     assertThat(core.snapshot().events()).singleElement()
         .satisfies(e -> assertThat(e.from()).isEqualTo(RunState.WARMUP));
@@ -93,10 +94,11 @@ class RunCoreTest {
   }
 
   @Test
-  void medianLossTenTimesItsBestForThreeEvaluationsDiverges() {
-    // 200 steps at loss 1, then loss 20: the 200-step median crosses 10 once 101 of the
-    // last 200 are 20, at step 300; evaluations every 20 steps from step 199 on (199, 219, ...),
-    // so the 3rd consecutive one above is at step 339 + ... The rule must fire, and not before 300.
+  void aLossThatBlowsUpAndStaysUpDivergesAndRecoveryLeavesIt() {
+    // 200 steps at loss 1 (the first window, median 1 and max 1: reference max(10 x 1, 2 x 1) = 10),
+    // then loss 20: the 100-step median is 20 from step 250, checked every 20 losses once 100 were
+    // seen (steps 118, 138, ..., 258, 278, 298): above 10 and not falling for 3 checks -> DIVERGED
+    // at step 298.
     long fired = -1;
     for (int t = 0; t < 600 && fired < 0; t++) {
       feed(t, t < 200 ? 1.0 : 20.0, 1.0, 0.1);
@@ -104,8 +106,16 @@ class RunCoreTest {
         fired = t;
       }
     }
-    assertThat(fired).isBetween(300L, 400L);
-    assertThat(core.snapshot().why().get(0)).startsWith("loss blew up: median of the last 200 losses 20.0000 > 10 x");
+    assertThat(fired).isEqualTo(298L);
+    assertThat(core.snapshot().why().get(0)).startsWith("loss blown up: median of the last 100 losses 20 > 10 (10 x");
+    // The loss comes back: once the median is below the reference the evidence is gone and the run
+    // leaves DIVERGED (a rule-based DIVERGED is not absorbing, math.md §5).
+    for (int t = 300; t < 420; t++) {
+      feed(t, 1.0, 1.0, 0.1);
+    }
+    assertThat(core.state()).isNotEqualTo(RunState.DIVERGED);
+    assertThat(core.snapshot().events()).anyMatch(e -> e.from() == RunState.DIVERGED
+        && e.why().get(0).startsWith("recovered: median of the last 100 losses 1 is back below 10"));
   }
 
   @Test

@@ -29,7 +29,7 @@ final class Simulations {
 
   /** Runs {@code steps} iterations of a GD/SGD process through a new core. */
   static Outcome run(GradientDescent gd, int steps) {
-    RunCore core = core(Map.of("optimizer", "sgd"));
+    RunCore core = core(Map.of("optimizer", "sgd", "ema_alpha", Double.toString(gd.emaAlpha())));
     int[] idx = new int[GradientDescent.SERIES.size()];
     for (int i = 0; i < idx.length; i++) {
       idx[i] = core.seriesIndex(GradientDescent.SERIES.get(i));

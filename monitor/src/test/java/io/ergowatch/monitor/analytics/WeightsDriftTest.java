@@ -36,7 +36,8 @@ class WeightsDriftTest {
         if (s.evaluations() > last && Double.isFinite(s.weightsDrift())) {
           last = s.evaluations();
           evaluations++;
-          drift += s.weightsDrift() > 1.5 * s.weightsDriftNull() ? 1 : 0;
+          drift += s.tests().stream().anyMatch(e -> e.test().equals("weights_drift") && e.outcome().equals("fails"))
+              ? 1 : 0;
         }
       }
     }
@@ -45,17 +46,23 @@ class WeightsDriftTest {
 
   @Test
   void stationaryProjectionsRarelyCountAsDrift() {
-    // Without the 1.5x margin over the split-window null a stationary stream shows "drift" in ~20% of
-    // evaluations (math.md §4); with it, rarely.
-    double[] r = run(0, 3);
-    assertThat(r[0]).isGreaterThan(10);
-    assertThat(r[1] / r[0]).as("drift rate over %s evaluations", r[0]).isLessThanOrEqualTo(0.1);
+    // The drift test's threshold is its null's 99th percentile (math.md §4): on stationary
+    // projections at most ~1% of evaluations say drift; over 5 seeds, at most 2%.
+    long evaluations = 0;
+    long drift = 0;
+    for (long seed = 3; seed < 8; seed++) {
+      double[] r = run(0, seed);
+      evaluations += (long) r[0];
+      drift += (long) r[1];
+    }
+    assertThat(evaluations).isGreaterThan(50);
+    assertThat((double) drift / evaluations).as("drift rate over %s evaluations", evaluations).isLessThanOrEqualTo(0.02);
   }
 
   @Test
   void movingProjectionsAreDriftAndKeepTheRunProgressing() {
-    // A mean shift of 1 sd per 200 steps (one window): W2^2 between windows ~ 1 per projection, far
-    // above the split-window null.
+    // A mean shift of 1 per 200 steps (one window, 0.87 sd): W2^2 between windows ~ 0.66 of the pooled
+    // variance per projection, ~14x its null scale 2/ESS at ESS ~ 43.
     double[] r = run(1.0 / 200, 4);
     assertThat(r[1] / r[0]).as("drift rate over %s evaluations", r[0]).isGreaterThanOrEqualTo(0.9);
   }

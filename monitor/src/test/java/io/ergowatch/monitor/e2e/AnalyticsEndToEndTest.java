@@ -54,7 +54,7 @@ class AnalyticsEndToEndTest {
   /** Streams {@code steps} iterations of a simulated trainer through a real agent, then BYE. */
   private JsonNode train(String run, String job, GradientDescent gd, int steps, String... labels) throws Exception {
     ErgowatchAgent.Builder b = ErgowatchAgent.builder().address("127.0.0.1:" + monitor.ingestPort()).run(run).job(job)
-        .series(GradientDescent.SERIES).label("optimizer", "sgd");
+        .series(GradientDescent.SERIES).label("optimizer", "sgd").label("ema_alpha", Double.toString(gd.emaAlpha()));
     for (int i = 0; i + 1 < labels.length; i += 2) {
       b.label(labels[i], labels[i + 1]);
     }
@@ -106,10 +106,10 @@ class AnalyticsEndToEndTest {
     assertThat(period2.get("state").asText()).isEqualTo("oscillating");
     assertThat(period2.get("statistics").get("update_cosine_median").asDouble()).isCloseTo(-1, within(1e-9));
     assertThat(period2.get("statistics").get("update_r2").asDouble()).isCloseTo(0, within(1e-9));
-    // With c an EMA (alpha = 2/51) of a coordinate that flips sign, c lags by -alpha/(2 - alpha) of it:
-    // Pi = 2/(2 - alpha) = 1.0200 exactly, not 1.
-    double alpha = 2.0 / 51;
-    assertThat(period2.get("statistics").get("stationarity_ratio").asDouble()).isCloseTo(2 / (2 - alpha), within(1e-6));
+    // With c an EMA (a = 2/51) of a coordinate that flips sign, c lags by -a/(2 - a) of it: the
+    // uncorrected -2 sum<u, e> / sum |u|^2 is 2/(2 - a) = 1.0200; the moving-centre correction of
+    // math.md §2 (the agent sends ema_alpha) makes it 1 exactly.
+    assertThat(period2.get("statistics").get("stationarity_ratio").asDouble()).isCloseTo(1, within(1e-6));
     assertThat(period2.get("why").get(0).asText()).startsWith("updates alternate direction: median cos(u_t, u_t-1) = -1");
     assertThat(metric("ergowatch_oscillation_score", "job=\"quadratic\",run=\"q-0.2\"")).isCloseTo(1, within(1e-9));
     assertThat(diverged.get("state").asText()).isEqualTo("diverged");

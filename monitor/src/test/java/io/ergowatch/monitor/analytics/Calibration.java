@@ -1,0 +1,148 @@
+package io.ergowatch.monitor.analytics;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongFunction;
+
+/**
+ * The verdict's calibration suite (docs/math.md §5, "Calibration targets of the verdict"): feeds
+ * synthetic streams of known behaviour through a {@link RunCore} over many seeds and measures
+ * the false-change rate per 10⁵ steps, the detection delay in windows and the share of
+ * post-mixing steps in the right state. Run by {@code VerdictCalibrationTest}, which prints the
+ * table recorded in docs/math.md §7 and asserts the targets.
+ */
+final class Calibration {
+  private Calibration() {}
+
+  /** One stream of a family: how to build its records, and its labels. */
+  interface Stream {
+    /** Writes record t's values (NaN = absent) in the order of {@link #series()}. */
+    void step(long t, double[] out);
+
+    List<String> series();
+
+    Map<String, String> labels();
+  }
+
+  /** The states a core was in after every record, and its last snapshot. */
+  record Trace(byte[] states, RunSnapshot last, List<Long> windows) {
+    RunState at(long t) {
+      return RunState.values()[states[(int) t]];
+    }
+
+    /** State changes after record {@code from}. */
+    int changes(long from) {
+      int n = 0;
+      for (int t = (int) Math.max(1, from + 1); t < states.length; t++) {
+        n += states[t] != states[t - 1] ? 1 : 0;
+      }
+      return n;
+    }
+
+    /** The first record ≥ from in state s, or -1. */
+    long first(RunState s, long from) {
+      for (int t = (int) from; t < states.length; t++) {
+        if (states[t] == s.ordinal()) {
+          return t;
+        }
+      }
+      return -1;
+    }
+
+    /** Share of records in [from, end) in state s. */
+    double share(RunState s, long from) {
+      long n = 0;
+      for (int t = (int) from; t < states.length; t++) {
+        n += states[t] == s.ordinal() ? 1 : 0;
+      }
+      return (double) n / Math.max(1, states.length - from);
+    }
+
+    boolean ever(RunState s, long from) {
+      return first(s, from) >= 0;
+    }
+
+    /** The window W (records) at record t, from the evaluations seen. */
+    long windowAt(long t) {
+      int i = (int) Math.min(windows.size() - 1, t / 100);
+      return i < 0 ? 200 : windows.get(i);
+    }
+  }
+
+  static Trace run(Stream s, long steps) {
+    return run(s, steps, AnalyticsSettings.defaults());
+  }
+
+  static Trace run(Stream s, long steps, AnalyticsSettings settings) {
+    RunCore core = new RunCore("cal", "", s.labels(), settings);
+    List<String> names = s.series();
+    int[] idx = new int[names.size()];
+    for (int i = 0; i < idx.length; i++) {
+      idx[i] = core.seriesIndex(names.get(i));
+    }
+    double[] v = new double[idx.length];
+    StepRecord r = new StepRecord(idx.length);
+    byte[] states = new byte[(int) steps];
+    List<Long> windows = new ArrayList<>();
+    for (long t = 0; t < steps; t++) {
+      Arrays.fill(v, Double.NaN);
+      s.step(t, v);
+      r.reset(t, t);
+      for (int i = 0; i < idx.length; i++) {
+        if (!Double.isNaN(v[i])) {
+          r.put(idx[i], v[i]);
+        }
+      }
+      core.onRecord(r, t);
+      states[(int) t] = (byte) core.state().ordinal();
+      if (t % 100 == 0) {
+        windows.add((long) core.windowForTests());
+      }
+    }
+    return new Trace(states, core.snapshot(), windows);
+  }
+
+  static Stream trainer(SyntheticTrainer tr, Map<String, String> labels) {
+    Map<String, String> all = new HashMap<>(labels);
+    all.put("ema_alpha", Double.toString(tr.alpha));
+    return new Stream() {
+      @Override
+      public void step(long t, double[] out) {
+        tr.step(out);
+      }
+
+      @Override
+      public List<String> series() {
+        return SyntheticTrainer.SERIES;
+      }
+
+      @Override
+      public Map<String, String> labels() {
+        return all;
+      }
+    };
+  }
+
+  /** A loss-only stream from a function of (t, gaussian draw). */
+  static Stream lossOnly(LongFunction<Double> loss) {
+    return new Stream() {
+      @Override
+      public void step(long t, double[] out) {
+        out[0] = loss.apply(t);
+      }
+
+      @Override
+      public List<String> series() {
+        return List.of("loss");
+      }
+
+      @Override
+      public Map<String, String> labels() {
+        return Map.of();
+      }
+    };
+  }
+}
