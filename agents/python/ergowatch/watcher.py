@@ -250,6 +250,9 @@ class Watcher:
         if agent is None:
             all_labels = {"optimizer": type(optimizer).__name__.lower(), "framework": "pytorch"}
             all_labels.update(_optimizer_labels(optimizer))
+            # The parameter count: the monitor calls a job's runs a learning-rate sweep only when
+            # they train the same model.
+            all_labels["params"] = str(sum(t.numel() for _, t in named))
             if self.geometry is not None and self.geometry.geometry:
                 # The EMA centre's rate a: the monitor corrects Pi for the moving centre (math.md §2).
                 all_labels["ema_alpha"] = repr(self.geometry.alpha)

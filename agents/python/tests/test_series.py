@@ -599,6 +599,7 @@ class WatchFunctionTest(unittest.TestCase):
             self.assertIn("update_sq", values[4])
             hello = m.hellos[0]
             self.assertEqual(dict(hello.labels), {"optimizer": "sgd", "framework": "pytorch", "ema_alpha": "0.001",
+                                                  "params": str(sum(p.numel() for p in model.parameters())),
                                                   "note": "test"})
             self.assertEqual(hello.series[-1], "agent_dropped")
             self.assertEqual(m.byes[0].status, 0)
@@ -627,6 +628,7 @@ class WatchFunctionTest(unittest.TestCase):
                     opt.zero_grad()
                 labels = dict(m.hellos[0].labels)
                 labels.pop("framework")
+                labels.pop("params")
                 self.assertEqual(labels, expected)
 
     def test_basic_level_sends_no_centre_rate(self):

@@ -228,11 +228,14 @@ public final class ErgowatchListener extends BaseTrainingListener implements Aut
     started = true;
     Map<String, String> inferred;
     try {
-      inferred = inferLabels(model);
+      inferred = new LinkedHashMap<>(inferLabels(model));
     } catch (RuntimeException e) {
       log.warn("ergowatch: cannot read the optimizer from the model ({}); no optimizer label", e.toString());
-      inferred = Map.of();
+      inferred = new LinkedHashMap<>();
     }
+    // The parameter count: the monitor treats runs of one job as a learning-rate sweep only when
+    // they train the same model (JobAnalytics).
+    inferred.put("params", Long.toString(model.numParams()));
     try {
       sink.start(inferred);
     } catch (RuntimeException e) { // e.g. the agent's spool directory cannot be created

@@ -59,7 +59,8 @@ class ListenerOverTheWireTest {
       assertThat(h.job()).isEqualTo("tests");
       // optimizer read from the model's updater at the first iteration; a label given wins
       assertThat(h.labels()).contains(new Label("optimizer", "adam"), new Label("beta1", "0.95"),
-          new Label("framework", "dl4j"), new Label("level", "full"));
+          new Label("framework", "dl4j"), new Label("level", "full"), new Label("ema_alpha", "0.04"),
+          new Label("params", Long.toString(net.numParams())));
       assertThat(h.labels()).filteredOn(l -> l.key().equals("beta1")).hasSize(1);
       assertThat(steps).extracting(Step::step).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
       for (int t = 0; t < 6; t++) {

@@ -30,9 +30,9 @@ package io.ergowatch.monitor.analytics;
  * @param enterWindows disjoint windows in a row that must agree to enter a state (2)
  * @param leaveWindows disjoint windows in a row that must agree to leave CONVERGED or STALLED (3)
  * @param nilUpdate an update with ‖u‖² below this × max(‖w‖², 1) is numerically nil (1e-24)
- * @param divergenceWindow losses in the median of the DIVERGED rule (100)
+ * @param divergenceWindow losses in each of the DIVERGED rule's four block medians (50)
  * @param divergenceFactor how many times the best window median counts as blown up (10)
- * @param divergenceChecks consecutive rising checks the DIVERGED rule needs (3)
+ * @param divergenceChecks consecutive checks of rising block medians the DIVERGED rule needs (2)
  * @param divergenceEvery records between checks of the DIVERGED rule (20)
  * @param spikeFactor a loss above this × the window's largest starts a spike event (3)
  * @param burnInLrChange relative lr change that restarts the ergodic means and the evidence (0.10)
@@ -74,7 +74,7 @@ public record AnalyticsSettings(
 
   public static AnalyticsSettings defaults() {
     return new AnalyticsSettings(200, 200, 16384, 8, 50, 1.645, 2.576, 4, 0.01, 1e-12, 1e-9, 1e-6, 0.8, 1.2, -0.5,
-        0.3, 0.8, 1.1, 9, 5, 2, 3, 1e-24, 100, 10.0, 3, 20, 3, 0.10, 10, 256);
+        0.3, 0.8, 1.1, 9, 5, 2, 3, 1e-24, 50, 10.0, 2, 20, 3, 0.10, 10, 256);
   }
 
   /**

@@ -116,7 +116,10 @@ final class BlockSums {
     static final int FC = 26;
     /** The loss on the forecast's rows (its window mean, the same rows). */
     static final int FC_LOSS = 27;
-    static final int COUNT = 28;
+    /** The learning rate: a block's mean lr tells whether a schedule is still decaying. */
+    static final int LR_N = 28;
+    static final int LR = 29;
+    static final int COUNT = 30;
 
     private Sum() {}
   }

@@ -63,8 +63,12 @@ public final class JobAnalytics {
     double low = Double.NaN;
     double high = Double.NaN;
     String why;
+    String differs = sweep.size() < 2 ? null : differsBeyondLr(runs);
+    String kind = sweep.size() < 2 ? "seeds" : differs == null ? "sweep" : "unrelated";
     if (sweep.size() < 2) {
       why = "not a sweep: fewer than two learning rates in this job";
+    } else if (differs != null) {
+      why = "not a sweep: the runs differ in more than the learning rate (" + differs + "), so no critical step";
     } else {
       for (JobSnapshot.SweepPoint p : sweep) {
         if (p.converged() == p.total() && Double.isNaN(high)) {
@@ -83,7 +87,37 @@ public final class JobAnalytics {
       }
     }
     double critical = Double.isFinite(low) && Double.isFinite(high) ? Math.sqrt(low * high) : Double.NaN;
-    return new JobSnapshot(job, runs.size(), groups, sweep, low, high, critical, why);
+    return new JobSnapshot(job, runs.size(), groups, sweep, low, high, critical, why, kind);
+  }
+
+  /**
+   * What besides the learning rate differs between the runs of a job, or null when nothing does:
+   * a sweep's runs share the series they send, the optimizer and momentum labels, and the model
+   * (the {@code params} or {@code model} label where sent). Runs of unrelated models in one job
+   * (the demo's) must not produce a critical step (math.md §4, sweeps).
+   */
+  private static String differsBeyondLr(List<RunSnapshot> runs) {
+    RunSnapshot first = runs.get(0);
+    java.util.Set<String> series = seriesNames(first);
+    for (RunSnapshot r : runs) {
+      if (!seriesNames(r).equals(series)) {
+        return "series sent: " + first.run() + " and " + r.run() + " differ";
+      }
+      for (String key : new String[] {"optimizer", "momentum", "beta1", "params", "model", "framework"}) {
+        String a = first.labels().get(key);
+        String b = r.labels().get(key);
+        if (!java.util.Objects.equals(a, b)) {
+          return "label " + key + ": " + first.run() + " has " + a + ", " + r.run() + " has " + b;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static java.util.Set<String> seriesNames(RunSnapshot r) {
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    r.series().forEach(s -> names.add(s.name()));
+    return names;
   }
 
   private static JobSnapshot.SeedGroup seedGroup(double lr, List<RunSnapshot> rs) {

@@ -14,6 +14,8 @@ import java.util.List;
  * @param criticalLrHigh the smallest lr above it at which no run converged (NaN if none)
  * @param criticalLr √(low·high), the estimate of η_c; NaN unless the sweep brackets it
  * @param why how the estimate was reached, or why there is none
+ * @param kind "sweep" (learning rates differ and the rest agrees), "seeds" (one learning rate),
+ *     "unrelated" (the runs differ in more than the learning rate: no critical-step claim)
  */
 public record JobSnapshot(
     String job,
@@ -23,7 +25,8 @@ public record JobSnapshot(
     double criticalLrLow,
     double criticalLrHigh,
     double criticalLr,
-    String why) {
+    String why,
+    String kind) {
 
   public JobSnapshot {
     seedGroups = List.copyOf(seedGroups);

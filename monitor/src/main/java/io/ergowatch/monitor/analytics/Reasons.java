@@ -77,9 +77,18 @@ final class Reasons {
           w.sharpnessHighRun >= 3 ? f(" above %s for %d estimates", g(s.sharpnessHigh()), w.sharpnessHighRun)
               : f(" above 1 with the loss trending up (t = %s)", g(w.trendT))));
     } else {
-      r.add(f("the loss never fell below its first window (%s now, %s then) and the step is far too large: "
-          + "lr %s = %s x the largest safe step %s along this path", g(w.lossMean), g(w.firstWindowLoss), g(cx.lr()),
-          g(w.lrRatio), g(w.lrSafe)));
+      List<String> large = new ArrayList<>();
+      if (w.earlyBlowUp) {
+        large.add("the loss blew up to 10x its start within the first window");
+      }
+      if (w.weightGrowth >= 10) {
+        large.add(f("|w|^2 grew %sx", g(w.weightGrowth)));
+      }
+      if (Double.isFinite(w.lrRatio) && w.lrRatio >= s.lrRatioUnstable()) {
+        large.add(f("lr = %s x the largest safe step %s along this path", g(w.lrRatio), g(w.lrSafe)));
+      }
+      r.add(f("the loss never fell below where it started (window median %s, start %s) and the step at lr %s is far "
+          + "too large: %s", g(w.lossMedian), g(w.firstWindowLoss), g(cx.lr()), String.join("; ", large)));
     }
     r.add("lower the learning rate below lr / sharpness ratio, or add warmup");
   }
@@ -89,7 +98,7 @@ final class Reasons {
       r.add(lrDecay(w));
     }
     if (w.lossN == 0) {
-      r.add("no loss received yet");
+      r.add(w.windowRecords == 0 ? "not enough records since the learning rate last changed" : "no loss received yet");
       return;
     }
     Check loss = w.lossCheck;

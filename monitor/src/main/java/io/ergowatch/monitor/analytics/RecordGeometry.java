@@ -62,6 +62,10 @@ final class RecordGeometry {
     double gsq = v.gradSq;
     double lr = v.lr;
 
+    if (Double.isFinite(lr)) {
+      sums.add(Sum.LR_N, 1);
+      sums.add(Sum.LR, lr);
+    }
     if (Double.isFinite(gsq) && gsq >= 0) {
       sums.add(Sum.GSQ_N, 1);
       sums.add(Sum.GSQ, gsq);

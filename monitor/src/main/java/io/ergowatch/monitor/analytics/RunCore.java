@@ -65,6 +65,8 @@ public final class RunCore {
   private final Reasons reasons;
   private final DivergenceRule divergence;
   private final SpikeDetector spikes;
+  private final LearningRatePhases lrPhases;
+  private final RunStart runStart;
   private final double[] pair = new double[2];
   private OptimizerProfile optimizer;
   private double emaAlpha;
@@ -72,19 +74,13 @@ public final class RunCore {
 
   private int world = 1;
   private String mode = "replicated";
-  private final WellKnown k = new WellKnown();
+  private final WellKnownSeries k = new WellKnownSeries();
 
   private long records;
   private long lastStep = -1;
   private long lastRecordTimeNanos;
   private long rewinds;
   private long partialSteps;
-  private double burnInLr = Double.NaN;
-  private long burnInStep;
-  /** The record after which the current evidence starts (the last learning-rate change). */
-  private long evidenceStart;
-  private long lastDecreaseRecord = Long.MIN_VALUE / 2;
-  private double decayFromLr = Double.NaN;
   private double lossPeak;
   private long nextEvaluation;
   private int window;
@@ -109,6 +105,8 @@ public final class RunCore {
     this.divergence = new DivergenceRule(settings.divergenceWindow(), settings.divergenceFactor(),
         settings.divergenceChecks(), settings.divergenceEvery());
     this.spikes = new SpikeDetector(settings.spikeFactor(), settings.windowMax());
+    this.lrPhases = new LearningRatePhases(settings);
+    this.runStart = new RunStart(settings);
     this.window = settings.windowMin();
     this.stats.window = window;
     this.nextEvaluation = Math.max(BlockSums.BLOCK,
@@ -204,6 +202,7 @@ public final class RunCore {
     }
     double loss = value(r, k.loss);
     if (Double.isFinite(loss)) {
+      runStart.loss(rec, loss);
       lossWindow.add(loss);
       lossPeak = Math.max(lossPeak, Math.abs(loss));
       String spike = spikes.accept(r.step, loss);
@@ -213,23 +212,30 @@ public final class RunCore {
     }
     facts(r, loss);
     sharpness(r);
-    int row = -1;
-    if (rec % stats.stride == 0) {
-      row = thinned.beginRow(rec);
-      for (int j = 0; j < r.presentCount; j++) {
-        int i = r.present[j];
-        double v = r.values[i];
-        if (Double.isFinite(v)) {
-          thinned.set(row, Derived.COUNT + i, v);
-        }
-      }
-    }
+    int row = thinnedRow(r, rec);
     fillValues(r);
+    runStart.weightSq(values.weightSq);
     geometry.accept(values, row);
     blocks.endRecord();
     if (rec >= nextEvaluation && rec % BlockSums.BLOCK == 0) {
       evaluate(r.step);
     }
+  }
+
+  /** Every stride-th record, a thinned row of its finite values (for quantiles and drift); else -1. */
+  private int thinnedRow(StepRecord r, long rec) {
+    if (rec % stats.stride != 0) {
+      return -1;
+    }
+    int row = thinned.beginRow(rec);
+    for (int j = 0; j < r.presentCount; j++) {
+      int i = r.present[j];
+      double v = r.values[i];
+      if (Double.isFinite(v)) {
+        thinned.set(row, Derived.COUNT + i, v);
+      }
+    }
+    return row;
   }
 
   /** The facts that change the state without statistics: non-finite values and the loss rule. */
@@ -247,10 +253,10 @@ public final class RunCore {
       return;
     }
     boolean held = divergence.holds();
-    boolean holds = divergence.accept(loss) && !lrDecaying(records);
+    boolean holds = divergence.accept(loss) && !lrPhases.decaying(records, window);
     if (holds && state != RunState.DIVERGED) {
       enter(RunState.DIVERGED, r.step, List.of(Reasons.f(
-          "loss blew up: median of the last %d losses %s > %s (%s x the best window median %s), not falling for %d checks",
+          "loss blew up: median of the last %d losses %s > %s (%s x the best window median %s), rising block after block for %d checks",
           divergence.window(), Reasons.g(divergence.lastMedian()), Reasons.g(divergence.reference()),
           Reasons.g(settings.divergenceFactor()), Reasons.g(divergence.baselineMedian()),
           settings.divergenceChecks())), true);
@@ -300,47 +306,29 @@ public final class RunCore {
 
   /**
    * A learning-rate change beyond burn-in-lr-change restarts the ergodic means and the evidence
-   * (math.md §4–§5); a decrease also marks a decay phase.
+   * (math.md §4–§5); a decay is also a fact: PROGRESSING at once.
    */
   private void learningRate(StepRecord r, long rec) {
     double lr = value(r, k.lr);
     if (!Double.isFinite(lr)) {
       return;
     }
-    if (Double.isNaN(burnInLr)) {
-      burnInLr = lr;
+    LearningRatePhases.Change change = lrPhases.accept(rec, r.step, lr, window);
+    if (change == LearningRatePhases.Change.NONE) {
       return;
     }
-    if (Math.abs(lr - burnInLr) > settings.burnInLrChange() * Math.abs(burnInLr)) {
-      for (SeriesAccumulator s : series) {
-        s.restartMean();
-      }
-      if (lr < burnInLr) {
-        if (!lrDecaying(rec)) {
-          decayFromLr = burnInLr;
-        }
-        lastDecreaseRecord = rec;
-      }
-      double from = burnInLr;
-      burnInLr = lr;
-      burnInStep = r.step;
-      evidenceStart = rec - 1;
-      machine.restartEvidence(evidenceStart);
-      spikes.noteWindow(Double.NaN, Double.NaN);
-      RunState state = machine.state();
-      // A decay is a fact, not a statistic: PROGRESSING at once (math.md §5, decay phases).
-      if (lr < from && state != RunState.DIVERGED && state != RunState.WARMUP && state != RunState.PROGRESSING
-          && state != RunState.CONVERGED) {
-        enter(RunState.PROGRESSING, r.step, List.of(Reasons.f(
-            "learning rate decaying: %s -> %s at step %d (a schedule's decay phase restarts the evidence)",
-            Reasons.g(decayFromLr), Reasons.g(lr), r.step)), false);
-      }
+    for (SeriesAccumulator s : series) {
+      s.restartMean();
     }
-  }
-
-  /** A decrease of the learning rate within the last window: the run is in a decay phase. */
-  private boolean lrDecaying(long rec) {
-    return rec - lastDecreaseRecord <= Math.max(window, settings.windowMin());
+    machine.restartEvidence(lrPhases.evidenceStart());
+    spikes.noteWindow(Double.NaN, Double.NaN);
+    RunState state = machine.state();
+    if (change == LearningRatePhases.Change.DECAY && state != RunState.DIVERGED && state != RunState.WARMUP
+        && state != RunState.PROGRESSING && state != RunState.CONVERGED) {
+      enter(RunState.PROGRESSING, r.step, List.of(Reasons.f(
+          "learning rate decaying: %s -> %s at step %d (a schedule's decay phase restarts the evidence)",
+          Reasons.g(lrPhases.decayFrom()), Reasons.g(lr), r.step)), false);
+    }
   }
 
   /** One window evaluation and the verdict that follows from it (docs/math.md §4–§5). */
@@ -350,7 +338,7 @@ public final class RunCore {
     w.evaluations++;
     w.atStep = step;
     w.atRecord = rec;
-    long age = rec - evidenceStart;
+    long age = rec - lrPhases.evidenceStart();
     int available = (int) Math.min(Math.min(age, lossWindow.count()), settings.windowMax());
     double tau = available >= 8 ? evaluator.estimateTau(lossWindow, Math.min(window, available), w.tau) : 1;
     w.tau = tau;
@@ -361,13 +349,18 @@ public final class RunCore {
     w.window = window;
     w.windowTooShort = tau > settings.windowMax() / 50.0;
     int covered = (int) Math.min(window, age) / BlockSums.BLOCK * BlockSums.BLOCK;
+    w.lrDecaying = lrPhases.decaying(rec, window) || lrPhases.falling(blocks, rec);
+    if (w.lrDecaying) {
+      // A decay restarts the evidence every 10% of lr: its fact (PROGRESSING, or CONVERGED as the
+      // steps vanish) is read from the last windowMin records whatever the restarts.
+      covered = (int) Math.max(covered, Math.min(settings.windowMin(), rec / BlockSums.BLOCK * BlockSums.BLOCK));
+    }
     w.windowRecords = covered;
     w.stride = Math.max(1, Math.max((int) Math.ceil(tau / 4), (window + ROWS_PER_WINDOW - 1) / ROWS_PER_WINDOW));
     long toBlock = blocks.closedBlocks();
     long fromBlock = toBlock - covered / BlockSums.BLOCK;
     double lr = lastLr();
-    w.lrDecaying = lrDecaying(rec);
-    w.lrFrom = decayFromLr;
+    w.lrFrom = lrPhases.decayFrom();
     w.lrTo = lr;
     if (lossWindow.count() > 0 && covered > 0) {
       evaluator.lossStatistics(lossWindow, lossPeak, w);
@@ -388,11 +381,7 @@ public final class RunCore {
     }
     w.sharpnessTrendUp = w.trendT > settings.zLeave();
     safeStep(w, rec, covered, lr);
-    if (w.evaluations == 1) {
-      w.firstWindowLoss = w.lossMean;
-    }
-    w.neverLearned = !w.lrDecaying && w.evaluations > 2 && w.lossN > 0 && w.lossMean > 0
-        && w.lossMean >= w.firstWindowLoss * (1 - settings.trendDelta()) && w.lrRatio >= settings.lrRatioUnstable();
+    runStart.judge(w, k.weightSq >= 0 ? series[k.weightSq].last : Double.NaN);
     boolean settled = w.lossN > 0 && (w.degenerate || w.lossEss >= settings.essMin()) && !w.lrDecaying;
     if (settled) {
       divergence.noteWindow(w.lossMedian, w.lossMax);
@@ -592,13 +581,12 @@ public final class RunCore {
   public RunSnapshot snapshot() {
     WindowStats w = stats;
     ColumnStats columns = new ColumnStats(thinned.columns());
-    Description d = new Description();
     if (w.evaluations > 0) {
       for (int c = 0; c < thinned.columns(); c++) {
         evaluator.columnStatistics(thinned, c, w.atRecord, w.windowRecords, w.tau, w.stride, columns);
       }
-      describe(w, d);
     }
+    WindowDescription d = WindowDescription.of(evaluator, thinned, w);
     List<SeriesSnapshot> ss = new ArrayList<>(series.length);
     for (int i = 0; i < series.length; i++) {
       History h = history[i];
@@ -620,7 +608,7 @@ public final class RunCore {
     }
     boolean stationary = state == RunState.STALLED_NONSTATIONARY || state == RunState.CONVERGED;
     return new RunSnapshot(run, job, labels, world, mode, state, machine.since(), status, why, records, lastStep,
-        lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), burnInStep, rewinds, partialSteps, endStatus,
+        lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), lrPhases.burnInStep(), rewinds, partialSteps, endStatus,
         endMessage, ss, new ArrayList<>(events), RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss());
   }
 
@@ -645,43 +633,6 @@ public final class RunCore {
     return null;
   }
 
-  /**
-   * The descriptive geometry of the window that no verdict rule reads (RSI/EB/γ/η* quantiles):
-   * computed for snapshots into a fresh holder.
-   */
-  private void describe(WindowStats w, Description d) {
-    long now = w.atRecord;
-    int win = w.windowRecords;
-    double[] q = new double[2];
-    evaluator.quantiles(thinned, Derived.RSI_EMA, now, win, 0.05, 0.5, q);
-    d.rsiEma = q.clone();
-    evaluator.quantiles(thinned, Derived.EB_EMA, now, win, 0.5, 0.95, q);
-    d.ebEma = q.clone();
-    d.gammaEma = evaluator.quantile(thinned, Derived.GAMMA_EMA, now, win, 0.5);
-    evaluator.quantiles(thinned, Derived.RSI_REF, now, win, 0.05, 0.5, q);
-    d.rsiRef = q.clone();
-    evaluator.quantiles(thinned, Derived.EB_REF, now, win, 0.5, 0.95, q);
-    d.ebRef = q.clone();
-    d.gammaRef = evaluator.quantile(thinned, Derived.GAMMA_REF, now, win, 0.5);
-    d.etaStarEma = evaluator.quantile(thinned, Derived.ETA_STAR_EMA, now, win, 0.5);
-    d.etaStarRef = evaluator.quantile(thinned, Derived.ETA_STAR_REF, now, win, 0.5);
-    d.reference = Double.isFinite(d.rsiRef[0]) && Double.isFinite(d.ebRef[1]) ? "lagged"
-        : Double.isFinite(d.rsiEma[0]) && Double.isFinite(d.ebEma[1]) ? "ema" : "";
-  }
-
-  /** Descriptive geometry of one snapshot. */
-  static final class Description {
-    double[] rsiEma = {Double.NaN, Double.NaN};
-    double[] ebEma = {Double.NaN, Double.NaN};
-    double gammaEma = Double.NaN;
-    double[] rsiRef = {Double.NaN, Double.NaN};
-    double[] ebRef = {Double.NaN, Double.NaN};
-    double gammaRef = Double.NaN;
-    double etaStarEma = Double.NaN;
-    double etaStarRef = Double.NaN;
-    String reference = "";
-  }
-
   private double[] tailLoss() {
     double[] window = new double[Math.min(Math.max(stats.windowRecords, 1), lossWindow.capacity())];
     int n = lossWindow.copyLast(window.length, 0, window);
@@ -700,49 +651,5 @@ public final class RunCore {
   private double gradNorm() {
     double g = last(k.gradSq);
     return g >= 0 || Double.isNaN(g) ? Math.sqrt(g) : g;
-  }
-
-  /** Indices of the well-known series in this run, -1 where the run does not send one. */
-  static final class WellKnown {
-    int loss = -1;
-    int lr = -1;
-    int gradSq = -1;
-    int gradLocalSq = -1;
-    int batchSize = -1;
-    int localBatchSize = -1;
-    int nonfinite = -1;
-    int weightSq = -1;
-    int updateSq = -1;
-    int updateDotPrev = -1;
-    int emaGradDot = -1;
-    int emaDistSq = -1;
-    int emaUpdateDot = -1;
-    int refGradDot = -1;
-    int refDistSq = -1;
-    int refGradSq = -1;
-    int sharpness = -1;
-
-    void assign(String name, int i) {
-      switch (name) {
-        case "loss": loss = i; break;
-        case "lr": lr = i; break;
-        case "grad_sq": gradSq = i; break;
-        case "grad_local_sq": gradLocalSq = i; break;
-        case "batch_size": batchSize = i; break;
-        case "local_batch_size": localBatchSize = i; break;
-        case "nonfinite": nonfinite = i; break;
-        case "weight_sq": weightSq = i; break;
-        case "update_sq": updateSq = i; break;
-        case "update_dot_prev": updateDotPrev = i; break;
-        case "ema_grad_dot": emaGradDot = i; break;
-        case "ema_dist_sq": emaDistSq = i; break;
-        case "ema_update_dot": emaUpdateDot = i; break;
-        case "ref_grad_dot": refGradDot = i; break;
-        case "ref_dist_sq": refDistSq = i; break;
-        case "ref_grad_sq": refGradSq = i; break;
-        case "sharpness": sharpness = i; break;
-        default: break;
-      }
-    }
   }
 }

@@ -20,6 +20,7 @@ package io.ergowatch.monitor.analytics;
  * @param deltaStderr standard error of {@code delta}
  * @param stationarityRatio Π, corrected for the moving centre and momentum (math.md §2)
  * @param stationarityRatioStderr its standard error
+ * @param stationarityRatioRows the window's records that carried Π's terms
  * @param kappa median cos∠(u_t, u_{t−1})
  * @param r2 Σ‖u_t+u_{t+1}‖² / Σ(‖u_t‖²+‖u_{t+1}‖²)
  * @param gradientSignal window estimate of ‖G‖² (an upper estimate when not identified)
@@ -63,6 +64,7 @@ public record RunStatistics(
     double falt,
     double stationarityRatio,
     double stationarityRatioStderr,
+    int stationarityRatioRows,
     double kappa,
     double r2,
     double gradientSignal,
@@ -132,7 +134,7 @@ public record RunStatistics(
     return c;
   }
 
-  static RunStatistics of(WindowStats w, RunCore.Description d, OptimizerProfile profile, double emaAlpha,
+  static RunStatistics of(WindowStats w, WindowDescription d, OptimizerProfile profile, double emaAlpha,
       boolean stationary) {
     java.util.List<Evidence> tests = new java.util.ArrayList<>();
     for (Check c : w.checks()) {
@@ -141,7 +143,7 @@ public record RunStatistics(
     boolean forecast = stationary && !w.lrDecaying;
     return new RunStatistics(w.evaluations, w.atStep, w.window, w.tau, w.windowTooShort, w.lossStationary,
         w.lossEss, w.geweke, w.trendT, w.delta, w.windowRecords, w.deltaStderr, w.falt, w.piCheck.estimate,
-        w.piCheck.stderr, w.kappa, w.oscillationCheck.estimate, w.signal, w.signalStderr,
+        w.piCheck.stderr, w.piN, w.kappa, w.oscillationCheck.estimate, w.signal, w.signalStderr,
         w.signalIdentified, w.noiseScale, w.batchNoise, w.energy, w.energyMax, w.sw, w.driftCheck.available()
             ? thresholdOf(w) : Double.NaN,
         new double[][] {d.rsiEma.clone(), d.rsiRef.clone()},

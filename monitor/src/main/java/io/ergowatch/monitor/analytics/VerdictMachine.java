@@ -9,7 +9,7 @@ package io.ergowatch.monitor.analytics;
  * agree" is about one test. Here an evaluation counts toward a change only if its window starts
  * at or after the end of the last window that counted, and a change needs {@code enter-windows}
  * (2) such windows in a row saying the same state, or {@code leave-windows} (3) to leave
- * CONVERGED or STALLED_NONSTATIONARY. An inconclusive window counts for nothing and resets
+ * CONVERGED or STALLED_NONSTATIONARY; the first verdict after WARMUP needs one. An inconclusive window counts for nothing and resets
  * nothing; a counted window that supports the current state, or another state, resets the
  * count. If each test of a window wrongly points away from a stationary state with probability p
  * (≈ 1% at the leaving level, z = 2.576), a false change needs p³ over three disjoint windows:
@@ -106,7 +106,15 @@ final class VerdictMachine {
 
   private boolean divergedByRule;
 
+  /**
+   * Windows needed: one to leave WARMUP (there is no verdict to protect yet, and while W grows
+   * with the run's age a second disjoint window may take as long again), leave-windows to leave a
+   * stationary state, enter-windows otherwise.
+   */
   private int required() {
+    if (state == RunState.WARMUP) {
+      return 1;
+    }
     boolean stationary = state == RunState.CONVERGED || state == RunState.STALLED_NONSTATIONARY;
     return stationary ? s.leaveWindows() : s.enterWindows();
   }

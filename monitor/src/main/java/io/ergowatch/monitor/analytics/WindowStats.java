@@ -84,6 +84,8 @@ final class WindowStats {
   /** The run's loss has not fallen below its first window and the step is far too large. */
   boolean neverLearned;
   double firstWindowLoss = Double.NaN;
+  double weightGrowth = Double.NaN;
+  boolean earlyBlowUp;
   double lrRatio = Double.NaN;
   double lrSafe = Double.NaN;
 

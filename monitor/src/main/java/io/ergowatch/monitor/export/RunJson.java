@@ -131,6 +131,7 @@ public final class RunJson {
     number(n, "loss_sign_change_fraction", st.falt());
     number(n, "stationarity_ratio", st.stationarityRatio());
     number(n, "stationarity_ratio_stderr", st.stationarityRatioStderr());
+    n.put("stationarity_ratio_rows", st.stationarityRatioRows());
     number(n, "ema_alpha", st.emaAlpha());
     number(n, "update_cosine_median", st.kappa());
     number(n, "update_r2", st.r2());
@@ -184,6 +185,7 @@ public final class RunJson {
     ObjectNode n = mapper.createObjectNode();
     n.put("job", j.job());
     n.put("runs", j.runs());
+    n.put("kind", j.kind());
     ArrayNode groups = n.putArray("seed_groups");
     for (JobSnapshot.SeedGroup g : j.seedGroups()) {
       ObjectNode gn = groups.addObject();

@@ -287,8 +287,12 @@ final class Lane implements AutoCloseable {
     RunEvent ev = e.core.lastEvent();
     if (ev != e.loggedEvent) {
       e.loggedEvent = ev;
-      log.info("run {}: {} -> {} at step {}: {}", e.core.run(), ev.from().label(), ev.to().label(),
-          ev.step(), String.join("; ", ev.why()));
+      if (ev.from() == ev.to()) { // an event of the run that is not a state change (a loss spike)
+        log.info("run {} ({}): {}", e.core.run(), ev.to().label(), String.join("; ", ev.why()));
+      } else {
+        log.info("run {}: {} -> {} at step {}: {}", e.core.run(), ev.from().label(), ev.to().label(),
+            ev.step(), String.join("; ", ev.why()));
+      }
     }
   }
 

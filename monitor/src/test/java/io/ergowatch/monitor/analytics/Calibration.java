@@ -76,6 +76,9 @@ final class Calibration {
     return run(s, steps, AnalyticsSettings.defaults());
   }
 
+  /** Called after every record with the core (for tracing in experiments). */
+  static java.util.function.ObjLongConsumer<RunCore> observer = (c, t) -> { };
+
   static Trace run(Stream s, long steps, AnalyticsSettings settings) {
     RunCore core = new RunCore("cal", "", s.labels(), settings);
     List<String> names = s.series();
@@ -97,6 +100,7 @@ final class Calibration {
         }
       }
       core.onRecord(r, t);
+      observer.accept(core, t);
       states[(int) t] = (byte) core.state().ordinal();
       if (t % 100 == 0) {
         windows.add((long) core.windowForTests());
@@ -122,6 +126,46 @@ final class Calibration {
       @Override
       public Map<String, String> labels() {
         return all;
+      }
+    };
+  }
+
+  /**
+   * A recorded stream: "# k=v ..." labels, a header "step,name,...", then one row per step
+   * (an empty cell: the series is absent).
+   */
+  static Stream csv(java.nio.file.Path file) throws java.io.IOException {
+    List<String> lines = java.nio.file.Files.readAllLines(file);
+    Map<String, String> labels = new HashMap<>();
+    for (String kv : lines.get(0).substring(1).trim().split(" ")) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) {
+        labels.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+    }
+    String[] header = lines.get(1).split(",");
+    List<String> names = List.of(Arrays.copyOfRange(header, 1, header.length));
+    double[][] rows = new double[lines.size() - 2][names.size()];
+    for (int i = 2; i < lines.size(); i++) {
+      String[] cells = lines.get(i).split(",", -1);
+      for (int j = 1; j < header.length; j++) {
+        rows[i - 2][j - 1] = cells[j].isEmpty() ? Double.NaN : Double.parseDouble(cells[j]);
+      }
+    }
+    return new Stream() {
+      @Override
+      public void step(long t, double[] out) {
+        System.arraycopy(rows[(int) t], 0, out, 0, out.length);
+      }
+
+      @Override
+      public List<String> series() {
+        return names;
+      }
+
+      @Override
+      public Map<String, String> labels() {
+        return labels;
       }
     };
   }

@@ -100,6 +100,37 @@ class VerdictCalibrationTest {
   }
 
   @Test
+  void aOneDimensionalStallIsNeverDiverged() {
+    // The old 10x-median rule fired by chance on this chi-square(1) loss after ~13k steps (math.md §5).
+    int worst = 0;
+    for (long seed = 1; seed <= 5; seed++) {
+      SyntheticTrainer tr = new SyntheticTrainer(new double[] {1}, 2, 32, 8, 0, 0.001, t -> 0.1, 0, seed);
+      tr.fullLossSeries = true;
+      Calibration.Trace t = Calibration.run(Calibration.trainer(tr, sgd()), STEPS);
+      assertThat(t.ever(RunState.DIVERGED, 0)).as("seed %d: %s", seed, t.last().events()).isFalse();
+      long first = t.first(RunState.STALLED_NONSTATIONARY, 0);
+      assertThat(first).isPositive();
+      worst = Math.max(worst, t.changes(first));
+    }
+    row("SGD stall, d=1 (chi-square loss)", 5, "never DIVERGED; at most " + worst + " changes after the first STALLED");
+  }
+
+  @Test
+  void aHeavyBallStallWithoutItsMomentumLabelIsNeverAFailure() {
+    // Without the momentum label Pi takes the beta = 0 form, ill-conditioned for heavy ball (math.md §2):
+    // it must say inconclusive, not fail; the run is never UNSTABLE or DIVERGED.
+    double minShare = 1;
+    for (long seed = 1; seed <= 3; seed++) {
+      SyntheticTrainer tr = stall(seed, 0.005, 0.9, 20, true, 0);
+      Calibration.Trace t = Calibration.run(Calibration.trainer(tr, sgd()), STEPS);
+      assertThat(t.ever(RunState.DIVERGED, 0) || t.ever(RunState.UNSTABLE, 0)).isFalse();
+      minShare = Math.min(minShare, t.share(RunState.STALLED_NONSTATIONARY, 20_000));
+    }
+    row("heavy ball 0.9 without the momentum label", 3, String.format(Locale.ROOT,
+        "never unstable/diverged; post-mixing share STALLED >= %.3f", minShare));
+  }
+
+  @Test
   void slowPowerLawProgressIsNeverStalled() {
     // math.md §5 target: loss ∝ t^(-1/2) plus noise: no step STALLED. Relative noise 5% and 20%,
     // and an additive noise floor far below the loss.
