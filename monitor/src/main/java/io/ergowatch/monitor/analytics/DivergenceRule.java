@@ -13,13 +13,14 @@ import io.ergowatch.monitor.analytics.stats.Quantiles;
  * digits, 50-step medians 0.008 → 2.31 → 2.26 → 2.17 …) does not.
  *
  * <p>The reference is max(factor × m, 2 × M), m the smallest median of any evaluated window with
- * ESS ≥ ess-min and M the largest loss of that same window (before any such window, factor × the
- * smallest block median so far): a heavy-tailed stationary loss (a one-dimensional χ²) often has
- * a 100-step median 10× its window median, almost never twice its window maximum. Only positive
+ * ESS ≥ ess-min whose loss neither falls nor rises, and M the largest loss of that same window
+ * (before any such window, factor × the smallest block median so far): a heavy-tailed stationary
+ * loss (a one-dimensional χ²) often has a 50-step median 10× its window median, almost never
+ * twice its window maximum. Only positive
  * losses are judged (a ratio of medians means nothing for log-likelihoods; non-finite values are
  * handled at once).
  *
- * <p>O(window) memory, no allocation after construction; three medians are selected per check.
+ * <p>O(window) memory, no allocation after construction; four medians are selected per check.
  */
 final class DivergenceRule {
   private static final double GROWTH = 1.05;

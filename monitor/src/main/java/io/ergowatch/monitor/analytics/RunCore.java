@@ -382,7 +382,10 @@ public final class RunCore {
     w.sharpnessTrendUp = w.trendT > settings.zLeave();
     safeStep(w, rec, covered, lr);
     runStart.judge(w, k.weightSq >= 0 ? series[k.weightSq].last : Double.NaN);
-    boolean settled = w.lossN > 0 && (w.degenerate || w.lossEss >= settings.essMin()) && !w.lrDecaying;
+    // A baseline for the DIVERGED rule and the spike detector: a window near a noise floor (enough
+    // ESS, neither falling nor rising), not one of a loss that is diverging from its first steps.
+    boolean settled = w.lossN > 0 && (w.degenerate || w.lossEss >= settings.essMin()) && !w.lrDecaying
+        && w.lossNoProgress;
     if (settled) {
       divergence.noteWindow(w.lossMedian, w.lossMax);
       if (!spikes.inSpike()) {

@@ -99,15 +99,21 @@ final class WindowEvaluator {
     int n = to - from;
     double mean = Moments.mean(x, from, to);
     double tBar = (n - 1) / 2.0;
+    double slope = slope(x, from, n, mean);
+    for (int i = 0; i < n; i++) {
+      x[from + i] -= mean + slope * (i - tBar);
+    }
+  }
+
+  /** The OLS slope of x[from..from+n) against 0..n−1, given its mean; 0 for fewer than 2 values. */
+  private static double slope(double[] x, int from, int n, double mean) {
+    double tBar = (n - 1) / 2.0;
     double stt = n * ((double) n * n - 1.0) / 12.0;
     double sxy = 0;
     for (int i = 0; i < n; i++) {
       sxy += (i - tBar) * (x[from + i] - mean);
     }
-    double slope = stt > 0 ? sxy / stt : 0;
-    for (int i = 0; i < n; i++) {
-      x[from + i] -= mean + slope * (i - tBar);
-    }
+    return stt > 0 ? sxy / stt : 0;
   }
 
   /**
@@ -161,11 +167,7 @@ final class WindowEvaluator {
       out.geweke = Geweke.z(loss, n, out.tau);
       double tBar = (n - 1) / 2.0;
       double stt = n * ((double) n * n - 1.0) / 12.0;
-      double sxy = 0;
-      for (int i = 0; i < n; i++) {
-        sxy += (i - tBar) * (loss[i] - mean);
-      }
-      double slope = sxy / stt;
+      double slope = slope(loss, 0, n, mean);
       double rss = 0;
       for (int i = 0; i < n; i++) {
         double e = loss[i] - mean - slope * (i - tBar);

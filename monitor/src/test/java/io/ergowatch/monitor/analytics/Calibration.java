@@ -73,14 +73,12 @@ final class Calibration {
   }
 
   static Trace run(Stream s, long steps) {
-    return run(s, steps, AnalyticsSettings.defaults());
+    return run(s, steps, (c, t) -> { });
   }
 
-  /** Called after every record with the core (for tracing in experiments). */
-  static java.util.function.ObjLongConsumer<RunCore> observer = (c, t) -> { };
-
-  static Trace run(Stream s, long steps, AnalyticsSettings settings) {
-    RunCore core = new RunCore("cal", "", s.labels(), settings);
+  /** Runs {@code steps} records of {@code s}; {@code observer} sees the core after each record. */
+  static Trace run(Stream s, long steps, java.util.function.ObjLongConsumer<RunCore> observer) {
+    RunCore core = new RunCore("cal", "", s.labels(), AnalyticsSettings.defaults());
     List<String> names = s.series();
     int[] idx = new int[names.size()];
     for (int i = 0; i < idx.length; i++) {
@@ -166,6 +164,27 @@ final class Calibration {
       @Override
       public Map<String, String> labels() {
         return labels;
+      }
+    };
+  }
+
+  /** {@code base} with {@code after} applied to each record's values (a spike, a measurement). */
+  static Stream then(Stream base, java.util.function.ObjLongConsumer<double[]> after) {
+    return new Stream() {
+      @Override
+      public void step(long t, double[] out) {
+        base.step(t, out);
+        after.accept(out, t);
+      }
+
+      @Override
+      public List<String> series() {
+        return base.series();
+      }
+
+      @Override
+      public Map<String, String> labels() {
+        return base.labels();
       }
     };
   }

@@ -56,6 +56,8 @@ class WeightsDriftTest {
       drift += (long) r[1];
     }
     assertThat(evaluations).isGreaterThan(50);
+    System.out.printf("weights_drift fails on stationary projections: %d of %d evaluations (%.4f)%n", drift, evaluations,
+        (double) drift / evaluations);
     assertThat((double) drift / evaluations).as("drift rate over %s evaluations", evaluations).isLessThanOrEqualTo(0.02);
   }
 
@@ -64,6 +66,7 @@ class WeightsDriftTest {
     // A mean shift of 1 per 200 steps (one window, 0.87 sd): W2^2 between windows ~ 0.66 of the pooled
     // variance per projection, ~14x its null scale 2/ESS at ESS ~ 43.
     double[] r = run(1.0 / 200, 4);
+    System.out.printf("weights_drift fails on moving projections: %.0f of %.0f evaluations%n", r[1], r[0]);
     assertThat(r[1] / r[0]).as("drift rate over %s evaluations", r[0]).isGreaterThanOrEqualTo(0.9);
   }
 }
