@@ -81,6 +81,8 @@ public final class RunCore {
   private long lastRecordTimeNanos;
   private long rewinds;
   private long partialSteps;
+  private long storeCorruptRecords;
+  private long storeCorruptBytes;
   private double lossPeak;
   private long nextEvaluation;
   private int window;
@@ -490,6 +492,20 @@ public final class RunCore {
     return k.lr >= 0 ? series[k.lr].last : Double.NaN;
   }
 
+  /**
+   * The run's durable log was damaged and salvaged (docs/operations.md, "Durability"): records and
+   * bytes lost are counted and shown, and the run gets an event saying where the originals are.
+   */
+  public void onStoreDamage(long lostRecords, long lostBytes, List<String> details) {
+    storeCorruptRecords += lostRecords;
+    storeCorruptBytes += lostBytes;
+    List<String> why = new ArrayList<>();
+    why.add(Reasons.f("record log damaged: %d record(s) and %d byte(s) lost; every later entry whose checksum "
+        + "validates was kept", lostRecords, lostBytes));
+    why.addAll(details);
+    event(lastStep, machine.state(), why);
+  }
+
   /** BYE from the run's last rank: the lifecycle ends, the verdict stays. */
   public void onFinished(String endStatus, String message, long receivedNanos) {
     this.status = RunStatus.FINISHED;
@@ -612,7 +628,8 @@ public final class RunCore {
     boolean stationary = state == RunState.STALLED_NONSTATIONARY || state == RunState.CONVERGED;
     return new RunSnapshot(run, job, labels, world, mode, state, machine.since(), status, why, records, lastStep,
         lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), lrPhases.burnInStep(), rewinds, partialSteps, endStatus,
-        endMessage, ss, new ArrayList<>(events), RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss());
+        endMessage, ss, new ArrayList<>(events), RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss(),
+        storeCorruptRecords, storeCorruptBytes);
   }
 
   /** The reasons of DIVERGED as they are now: the rule's current numbers, or the non-finite fact. */

@@ -19,6 +19,8 @@ import java.util.Map;
  * @param statistics the latest window evaluation (math.md §3–§5)
  * @param tailLoss the losses of the current window, oldest first, evenly subsampled to at most 256
  *     (the chains of the cross-run split-R̂)
+ * @param storeCorruptRecords records of the run's durable log lost to damage (salvaged at open)
+ * @param storeCorruptBytes bytes of it lost
  */
 public record RunSnapshot(
     String run,
@@ -44,7 +46,9 @@ public record RunSnapshot(
     List<SeriesSnapshot> series,
     List<RunEvent> events,
     RunStatistics statistics,
-    double[] tailLoss) {
+    double[] tailLoss,
+    long storeCorruptRecords,
+    long storeCorruptBytes) {
 
   public RunSnapshot {
     labels = Map.copyOf(labels);

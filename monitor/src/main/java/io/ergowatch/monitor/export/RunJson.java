@@ -51,6 +51,8 @@ public final class RunJson {
     n.put("burn_in_step", r.burnInStep());
     n.put("rewinds", r.rewinds());
     n.put("partial_steps", r.partialSteps());
+    n.put("store_corrupt_records", r.storeCorruptRecords());
+    n.put("store_corrupt_bytes", r.storeCorruptBytes());
     if (!r.endStatus().isEmpty()) {
       n.put("end_status", r.endStatus());
       n.put("end_message", r.endMessage());

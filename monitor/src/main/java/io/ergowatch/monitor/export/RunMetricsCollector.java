@@ -67,6 +67,10 @@ public final class RunMetricsCollector implements MultiCollector {
         .help("Lifecycle of the run: 1 for live, silent or finished");
     CounterSnapshot.Builder steps = CounterSnapshot.builder().name("ergowatch_steps")
         .help("Step records processed for the run");
+    CounterSnapshot.Builder corruptRecords = CounterSnapshot.builder().name("ergowatch_store_corrupt_records")
+        .help("Records of the run's durable log lost to damage (the damaged segment is kept in quarantine)");
+    CounterSnapshot.Builder corruptBytes = CounterSnapshot.builder().name("ergowatch_store_corrupt_bytes")
+        .help("Bytes of the run's durable log lost to damage");
     for (RunSnapshot r : runs) {
       Labels base = Labels.of("run", r.run(), "job", r.job());
       Labels infoLabels = base;
@@ -85,11 +89,18 @@ public final class RunMetricsCollector implements MultiCollector {
             .labels(base.add("status", s.label())).value(s == r.status() ? 1 : 0).build());
       }
       steps.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(base).value(r.steps()).build());
+      Labels runOnly = Labels.of("run", r.run());
+      corruptRecords.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(runOnly)
+          .value(r.storeCorruptRecords()).build());
+      corruptBytes.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(runOnly)
+          .value(r.storeCorruptBytes()).build());
     }
     out.add(info.build());
     out.add(state.build());
     out.add(status.build());
     out.add(steps.build());
+    out.add(corruptRecords.build());
+    out.add(corruptBytes.build());
     out.add(gauge(runs, "ergowatch_last_step", "Latest training step seen", r -> r.lastStep()));
     out.add(gauge(runs, "ergowatch_last_record_timestamp_seconds",
         "Agent wall clock of the latest record, Unix seconds", r -> r.lastRecordTimeNanos() / 1e9));

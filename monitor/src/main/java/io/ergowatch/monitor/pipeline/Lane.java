@@ -204,6 +204,7 @@ final class Lane implements AutoCloseable {
     RunEntry[] holder = new RunEntry[1];
     Map<Long, Map<Integer, Registration>> regs = new HashMap<>();
     long[] steps = {0};
+    long[] unmapped = {0};
     long t0 = System.nanoTime();
     io.ergowatch.monitor.store.RunLog runLog = store.open(run, entry -> {
       Object f = entry.frame();
@@ -216,7 +217,10 @@ final class Lane implements AutoCloseable {
       } else if (holder[0] != null) {
         Registration r = regs.getOrDefault(entry.session(), Map.of()).get(entry.rank());
         if (r == null) {
-          return; // a record of a connection whose HELLO was lost with a truncated tail: cannot map it
+          if (f instanceof Step) {
+            unmapped[0]++; // its connection's HELLO was lost to damage: its series cannot be named
+          }
+          return;
         }
         if (f instanceof Step s) {
           apply(r, holder[0], s, false);
@@ -227,10 +231,22 @@ final class Lane implements AutoCloseable {
       }
     });
     if (holder[0] == null) {
+      if (runLog.damage().any()) {
+        log.error("run {}: its record log was damaged and no HELLO of it is readable: not replayed; its bytes stay "
+            + "on disk and in quarantine", run);
+      }
       runLog.close();
       return 0;
     }
     holder[0].log = runLog;
+    io.ergowatch.monitor.store.RunLog.Damage damage = runLog.damage();
+    if (damage.any() || unmapped[0] > 0) {
+      holder[0].core.onStoreDamage(damage.records() + unmapped[0], damage.bytes(), damage.segments());
+      if (unmapped[0] > 0) {
+        log.error("run {}: {} salvaged record(s) could not be replayed: the HELLO of their connection was damaged",
+            run, unmapped[0]);
+      }
+    }
     holder[0].markDurable();
     holder[0].live.clear();
     countVisible();

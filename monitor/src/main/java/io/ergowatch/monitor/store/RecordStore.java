@@ -41,9 +41,14 @@ public final class RecordStore {
     return settings;
   }
 
-  /** Opens (creating, or recovering and replaying into {@code sink}) the log of a run. */
+  /**
+   * Opens (creating, or recovering and replaying into {@code sink}) the log of a run; damaged
+   * segments are copied into {@code <data-dir>/quarantine/<run dir>/} first, which the monitor
+   * never deletes (docs/operations.md, "Durability").
+   */
   public RunLog open(String run, Consumer<LogEntry> sink) {
-    return RunLog.open(runDir(run), settings.segmentBytes(), sink);
+    Path dir = runDir(run);
+    return RunLog.open(dir, settings.segmentBytes(), sink, settings.dataDir().resolve("quarantine").resolve(dir.getFileName()));
   }
 
   public Path runDir(String run) {

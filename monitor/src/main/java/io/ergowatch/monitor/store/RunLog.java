@@ -21,9 +21,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The append-only, segmented, CRC32C-framed log of one run (after Kafka's log): segments named
  * by the zero-padded index of their first entry, each entry {@code u32 length | u32 crc32c |
- * body}. Recovery reads entries until the first that is torn or corrupt, truncates the log there
- * with a warning and drops later segments: what was acknowledged was forced before the ACK, so
- * only an unacknowledged tail can be lost, and the agents resend it.
+ * body}.
+ *
+ * <p>Recovery never throws away acknowledged data. A torn tail of the last segment (a crash
+ * during a write: never forced, so never acknowledged) is truncated silently. Damage anywhere
+ * else (a bad entry followed by good ones, or a bad tail of an earlier segment) is salvaged: the
+ * segment is first copied whole into the quarantine directory (never deleted by the monitor),
+ * recovery resynchronises past the damage to the next entry whose length, frame and checksum
+ * validate, keeps every such entry, rewrites the segment without the damaged bytes, and reports
+ * what was lost ({@link #damage()}: STEP records, from the seq gaps they leave, and bytes).
  *
  * <p>Not thread-safe: a run's log is used by its lane only. Appends go to a 64 KiB buffer;
  * {@link #flush()} hands them to the OS, {@link #force()} to the disk (fsync);
@@ -33,6 +39,22 @@ import org.slf4j.LoggerFactory;
 public final class RunLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger("io.ergowatch.monitor.store");
   private static final String SUFFIX = ".log";
+
+  /**
+   * What recovery could not keep: STEP records lost (seq gaps after damage, at least one per
+   * damaged span), damaged bytes, one line per damaged segment, and where the originals are.
+   */
+  public record Damage(long records, long bytes, List<String> segments) {
+    public static final Damage NONE = new Damage(0, 0, List.of());
+
+    public Damage {
+      segments = List.copyOf(segments);
+    }
+
+    public boolean any() {
+      return bytes > 0;
+    }
+  }
 
   private final Path dir;
   private final long segmentBytes;
@@ -50,6 +72,7 @@ public final class RunLog implements AutoCloseable {
   private long totalBytes;
   private boolean dirty;
   private boolean unforced;
+  private Damage damage = Damage.NONE;
 
   private RunLog(Path dir, long segmentBytes, long entries, long totalBytes) {
     this.dir = dir;
@@ -58,39 +81,66 @@ public final class RunLog implements AutoCloseable {
     this.totalBytes = totalBytes;
   }
 
-  /**
-   * Opens a run's log for appending after replaying what it holds into {@code sink}; a torn or
-   * corrupt tail is truncated.
-   */
+  /** As {@link #open(Path, long, Consumer, Path)} with the quarantine beside the run's directory. */
   public static RunLog open(Path dir, long segmentBytes, Consumer<LogEntry> sink) {
+    return open(dir, segmentBytes, sink, dir.resolveSibling("quarantine").resolve(dir.getFileName()));
+  }
+
+  /**
+   * Opens a run's log for appending after replaying what it holds into {@code sink}: a torn tail
+   * is truncated, damage elsewhere is salvaged (the class comment), its originals copied into
+   * {@code quarantine}.
+   */
+  public static RunLog open(Path dir, long segmentBytes, Consumer<LogEntry> sink, Path quarantine) {
     try {
       Files.createDirectories(dir);
       List<Path> segments = segments(dir);
       long entries = 0;
       long total = 0;
+      long lastBase = 0;
+      long gaps = 0;
+      long spans = 0;
+      long lostBytes = 0;
+      List<String> damaged = new ArrayList<>();
       FrameDecoder decoder = new FrameDecoder();
+      java.util.Map<String, Long> lastSeq = new java.util.HashMap<>();
       for (int i = 0; i < segments.size(); i++) {
         Path seg = segments.get(i);
-        long[] read = replaySegment(seg, decoder, sink);
-        entries += read[0];
-        long valid = read[1];
-        long size = Files.size(seg);
-        total += valid;
-        if (valid < size) {
-          log.warn("log {}: bad or torn entry at byte {} of {} ({} bytes dropped); truncating there{}", seg, valid,
-              seg.getFileName(), size - valid, i + 1 < segments.size() ? " and dropping " + (segments.size() - i - 1)
-                  + " later segment(s)" : "");
+        boolean last = i == segments.size() - 1;
+        Replay r = replaySegment(seg, decoder, sink, lastSeq, last);
+        entries += r.entries;
+        total += r.keptBytes;
+        lastBase = base(seg);
+        gaps += r.lostRecords;
+        if (r.damagedBytes > 0) {
+          Path copy = quarantine(seg, quarantine);
+          rewrite(seg, r);
+          spans += r.spans.size();
+          lostBytes += r.damagedBytes;
+          String line = String.format("%s: %d damaged byte(s) at %s; the original is in %s", seg.getFileName(),
+              r.damagedBytes, String.join(", ", r.spans), copy);
+          damaged.add(line);
+          log.error("record log {}: {}; every later entry whose checksum validates was kept", dir.getFileName(), line);
+        } else if (r.tornBytes > 0) {
+          log.info("record log {}: truncated a torn tail of {} byte(s) in {} (written, never acknowledged)",
+              dir.getFileName(), r.tornBytes, seg.getFileName());
           try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE)) {
-            ch.truncate(valid);
+            ch.truncate(r.keptBytes);
             ch.force(true);
           }
-          for (int j = i + 1; j < segments.size(); j++) {
-            Files.deleteIfExists(segments.get(j));
-          }
-          break;
+        }
+        if (last) {
+          entries = Math.max(entries, lastBase + r.entries); // later segments' names must sort after
         }
       }
       RunLog runLog = new RunLog(dir, segmentBytes, entries, total);
+      // A gap in a source's seq shows up at the first record after the damage, which may be in the
+      // next segment; a damaged span that swallowed only non-STEP entries loses at least one.
+      runLog.damage = lostBytes == 0 ? Damage.NONE : new Damage(Math.max(gaps, spans), lostBytes, damaged);
+      if (lostBytes > 0) {
+        log.error("record log {}: {} record(s) and {} byte(s) lost in all", dir.getFileName(), runLog.damage.records(),
+            lostBytes);
+      }
       List<Path> left = segments(dir);
       if (left.isEmpty()) {
         runLog.openSegment(segmentPath(dir, 0));
@@ -103,39 +153,144 @@ public final class RunLog implements AutoCloseable {
     }
   }
 
-  /** Reads one segment; returns {entries read, bytes of valid entries}. */
-  private static long[] replaySegment(Path seg, FrameDecoder decoder, Consumer<LogEntry> sink) throws IOException {
+  /** What recovery could not keep when this log was opened. */
+  public Damage damage() {
+    return damage;
+  }
+
+  /** The result of replaying one segment. */
+  private static final class Replay {
+    long entries;
+    long keptBytes;
+    long damagedBytes;
+    long tornBytes;
+    long lostRecords;
+    final List<String> spans = new ArrayList<>();
+    /** [start, end) byte ranges of the valid entries, in order. */
+    final List<long[]> kept = new ArrayList<>();
+    byte[] bytes;
+  }
+
+  /**
+   * Reads one segment, resynchronising past damaged bytes. A bad stretch that runs to the end of
+   * the last segment is a torn tail; anywhere else it is damage.
+   */
+  private static Replay replaySegment(Path seg, FrameDecoder decoder, Consumer<LogEntry> sink,
+      java.util.Map<String, Long> lastSeq, boolean lastSegment) throws IOException {
     byte[] all = Files.readAllBytes(seg);
-    ByteBuffer b = ByteBuffer.wrap(all);
+    Replay r = new Replay();
+    r.bytes = all;
     CRC32C crc = new CRC32C();
-    long n = 0;
-    while (b.remaining() >= LogEntry.HEADER) {
-      int start = b.position();
-      int length = b.getInt();
-      int expected = b.getInt();
-      if (length <= 0 || length > b.remaining()) {
-        b.position(start);
-        break;
+    int pos = 0;
+    while (pos < all.length) {
+      LogEntry entry = all.length - pos >= LogEntry.HEADER ? entryAt(all, pos, crc, decoder) : null;
+      if (entry == null) {
+        int next = nextEntry(all, pos + 1, crc, decoder);
+        if (next < 0 && lastSegment) {
+          r.tornBytes = all.length - pos;
+          break;
+        }
+        int end = next < 0 ? all.length : next;
+        r.damagedBytes += end - pos;
+        r.spans.add("[" + pos + ", " + end + ")");
+        pos = end;
+        continue;
       }
-      crc.reset();
-      crc.update(all, b.position(), length);
-      if ((int) crc.getValue() != expected) {
-        b.position(start);
-        break;
+      int length = ByteBuffer.wrap(all, pos, 4).getInt();
+      int end = pos + LogEntry.HEADER + length;
+      if (entry.frame() instanceof io.ergowatch.protocol.Step step) {
+        String source = entry.rank() + "/" + entry.session();
+        Long before = lastSeq.put(source, step.seq());
+        // The log holds every seq of a source from 1 (a session starts at 1): a gap is loss.
+        long expected = before == null ? 1 : before + 1;
+        if (step.seq() > expected) {
+          r.lostRecords += step.seq() - expected;
+        }
       }
-      ByteBuffer body = ByteBuffer.wrap(all, b.position(), length).slice();
-      LogEntry entry;
-      try {
-        entry = LogEntry.readBody(body, decoder);
-      } catch (RuntimeException e) {
-        b.position(start);
-        break;
+      if (r.kept.isEmpty() || r.kept.get(r.kept.size() - 1)[1] != pos) {
+        r.kept.add(new long[] {pos, end});
+      } else {
+        r.kept.get(r.kept.size() - 1)[1] = end;
       }
-      b.position(b.position() + length);
+      r.keptBytes += end - pos;
+      r.entries++;
       sink.accept(entry);
-      n++;
+      pos = end;
     }
-    return new long[] {n, b.position()};
+    return r;
+  }
+
+  /** The entry at {@code pos} if its length, checksum and frame are valid, else null. */
+  private static LogEntry entryAt(byte[] all, int pos, CRC32C crc, FrameDecoder decoder) {
+    ByteBuffer b = ByteBuffer.wrap(all, pos, all.length - pos);
+    int length = b.getInt();
+    int expected = b.getInt();
+    if (length <= LogEntry.bodyLength(4) || length > b.remaining()) {
+      return null;
+    }
+    int bodyStart = pos + LogEntry.HEADER;
+    // Cheap checks before the checksum, so that scanning damaged bytes stays linear in practice:
+    // the kind byte, and the frame's own length prefix, which must fill the rest of the body.
+    if (all[bodyStart] != LogEntry.KIND_FRAME
+        || ByteBuffer.wrap(all, bodyStart + LogEntry.bodyLength(0), 4).getInt() != length - LogEntry.bodyLength(4)) {
+      return null;
+    }
+    crc.reset();
+    crc.update(all, bodyStart, length);
+    if ((int) crc.getValue() != expected) {
+      return null;
+    }
+    try {
+      return LogEntry.readBody(ByteBuffer.wrap(all, bodyStart, length).slice(), decoder);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The first offset ≥ from where a valid entry starts, or -1. */
+  private static int nextEntry(byte[] all, int from, CRC32C crc, FrameDecoder decoder) {
+    for (int q = from; q + LogEntry.HEADER <= all.length; q++) {
+      if (entryAt(all, q, crc, decoder) != null) {
+        return q;
+      }
+    }
+    return -1;
+  }
+
+  /** Copies a damaged segment, as it is, into the quarantine directory; returns the copy. */
+  private static Path quarantine(Path seg, Path quarantine) throws IOException {
+    Files.createDirectories(quarantine);
+    Path copy = quarantine.resolve(seg.getFileName() + "." + System.currentTimeMillis() + ".damaged");
+    Files.copy(seg, copy, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+    try (FileChannel ch = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    return copy;
+  }
+
+  /** Rewrites a segment with its valid entries only: a temporary file, forced, moved over it. */
+  private static void rewrite(Path seg, Replay r) throws IOException {
+    Path tmp = seg.resolveSibling(seg.getFileName() + ".salvage");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      for (long[] k : r.kept) {
+        ByteBuffer b = ByteBuffer.wrap(r.bytes, (int) k[0], (int) (k[1] - k[0]));
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+      }
+      ch.force(true);
+    }
+    Files.move(tmp, seg, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static long base(Path seg) {
+    String name = seg.getFileName().toString();
+    try {
+      return Long.parseLong(name.substring(0, name.length() - SUFFIX.length()));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   /** Appends an entry for a frame of (rank, session). Buffered: see {@link #flush()}. */

@@ -114,6 +114,54 @@ class DurabilityEndToEndTest {
   }
 
   @Test
+  void aSegmentDamagedMidWayIsSalvagedCountedAndQuarantined() throws Exception {
+    // docs/operations.md, "Durability": 64 bad bytes at 40% of a segment used to truncate the log
+    // there and drop every acknowledged record after it. Now only the damaged entries are lost.
+    boolean[][] p = new boolean[STEPS][GradientDescent.SERIES.size()];
+    double[][] v = stream(p);
+    Path data = tmp.resolve("damage");
+    try (TestMonitor first = new TestMonitor(data)) {
+      try (ErgowatchAgent agent = agent(first.ingestPort())) {
+        record(agent, v, p, 0, STEPS);
+        assertThat(agent.flush(Duration.ofSeconds(60))).isTrue();
+      }
+    }
+    Path runDir;
+    try (var dirs = Files.list(data.resolve("runs"))) {
+      runDir = dirs.filter(d -> d.getFileName().toString().endsWith(RUN)).findFirst().orElseThrow();
+    }
+    Path segment;
+    try (var segs = Files.list(runDir)) {
+      segment = segs.filter(f -> f.toString().endsWith(".log")).sorted().findFirst().orElseThrow();
+    }
+    long size = Files.size(segment);
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+      for (long at = (long) (0.4 * size); at < (long) (0.4 * size) + 64; at++) {
+        f.seek(at);
+        int b = f.read();
+        f.seek(at);
+        f.write(b ^ 0x5A);
+      }
+    }
+    try (TestMonitor second = new TestMonitor(data)) {
+      JsonNode run = mapper.readTree(second.get("/api/runs/" + RUN).body());
+      long steps = run.get("steps").asLong();
+      long lost = run.get("store_corrupt_records").asLong();
+      // One STEP entry of 13 values is ~150 bytes: 64 bad bytes touch one or two.
+      assertThat(steps).isBetween((long) STEPS - 2, (long) STEPS - 1);
+      assertThat(lost).isEqualTo(STEPS - steps);
+      assertThat(run.get("store_corrupt_bytes").asLong()).isGreaterThanOrEqualTo(64);
+      assertThat(run.get("events").toString()).contains("record log damaged: " + lost + " record(s)");
+      String metrics = second.get("/metrics").body();
+      assertThat(metrics).contains("ergowatch_store_corrupt_records_total{run=\"" + RUN + "\"} " + lost + ".0");
+      Path quarantine = data.resolve("quarantine").resolve(runDir.getFileName());
+      try (var q = Files.list(quarantine)) {
+        assertThat(q.toList()).singleElement().satisfies(c -> assertThat(Files.size(c)).isEqualTo(size));
+      }
+    }
+  }
+
+  @Test
   void sigkillMidStreamThreeTimesLosesAndDuplicatesNothing() throws Exception {
     boolean[][] p = new boolean[STEPS][GradientDescent.SERIES.size()];
     double[][] v = stream(p);
