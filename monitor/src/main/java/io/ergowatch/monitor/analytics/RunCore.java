@@ -599,17 +599,29 @@ public final class RunCore {
   /** What the world sees of the run now. Reads the core; writes nothing of it. */
   public RunSnapshot snapshot() {
     WindowStats w = stats;
-    ColumnStats columns = new ColumnStats(thinned.columns());
-    if (w.evaluations > 0) {
-      for (int c = 0; c < thinned.columns(); c++) {
-        evaluator.columnStatistics(thinned, c, w.atRecord, w.windowRecords, w.tau, w.stride, columns);
+    ColumnStats columns = null;
+    WindowDescription d = new WindowDescription();
+    String degraded = null;
+    try {
+      // The descriptive statistics are the part of a snapshot that reads every value of every
+      // thinned column: whatever a run sent, a failure here must cost it its window statistics,
+      // not the snapshot (and never another run's, or a listing: issue 15).
+      if (w.evaluations > 0) {
+        columns = new ColumnStats(thinned.columns());
+        for (int c = 0; c < thinned.columns(); c++) {
+          evaluator.columnStatistics(thinned, c, w.atRecord, w.windowRecords, w.tau, w.stride, columns);
+        }
       }
+      d = WindowDescription.of(evaluator, thinned, w);
+    } catch (RuntimeException e) {
+      columns = null;
+      d = new WindowDescription();
+      degraded = "window statistics unavailable for this snapshot: " + e;
     }
-    WindowDescription d = WindowDescription.of(evaluator, thinned, w);
     List<SeriesSnapshot> ss = new ArrayList<>(series.length);
     for (int i = 0; i < series.length; i++) {
       History h = history[i];
-      ss.add(series[i].snapshot(w.evaluations > 0 ? columns : null, Derived.COUNT + i,
+      ss.add(series[i].snapshot(columns, Derived.COUNT + i,
           h == null ? new long[0] : h.steps(), h == null ? new double[0] : h.values()));
     }
     RunState state = machine.state();
@@ -624,6 +636,10 @@ public final class RunCore {
       if (pending != null) {
         why.add(pending);
       }
+    }
+    if (degraded != null) {
+      why = new ArrayList<>(why);
+      why.add(degraded);
     }
     boolean stationary = state == RunState.STALLED_NONSTATIONARY || state == RunState.CONVERGED;
     return new RunSnapshot(run, job, labels, world, mode, state, machine.since(), status, why, records, lastStep,

@@ -133,7 +133,7 @@ public final class RunMetricsCollector implements MultiCollector {
           if (!Double.isNaN(q[i])) {
             quantiles.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
                 .labels(Labels.of("run", r.run(), "job", r.job(), "series", s.name(),
-                    "quantile", Double.toString(SeriesSnapshot.QUANTILES[i])))
+                    "q", Double.toString(SeriesSnapshot.QUANTILES[i])))
                 .value(q[i]).build());
           }
         }
@@ -293,7 +293,7 @@ public final class RunMetricsCollector implements MultiCollector {
           if (!Double.isNaN(v[ref][q])) {
             b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
                 .labels(Labels.of("run", r.run(), "job", r.job(), "reference", RunStatistics.REFERENCES[ref],
-                    "quantile", Double.toString(levels[q])))
+                    "q", Double.toString(levels[q])))
                 .value(v[ref][q]).build());
           }
         }

@@ -376,9 +376,25 @@ final class Lane implements AutoCloseable {
     return out;
   }
 
+  /**
+   * The run's snapshot, null for an unknown or hidden run, and null (with one ERROR line per run)
+   * when the snapshot fails: a bug in one run's snapshot must never fail another's or a listing.
+   */
   RunSnapshot snapshot(String run) {
     RunEntry e = runs.get(run);
-    return e == null || e.hidden ? null : e.core.snapshot();
+    if (e == null || e.hidden) {
+      return null;
+    }
+    try {
+      return e.core.snapshot();
+    } catch (RuntimeException ex) {
+      if (!e.snapshotFailureLogged) {
+        e.snapshotFailureLogged = true;
+        log.error("run {}: its snapshot failed and it is left out of the API and /metrics until it works: {}", run,
+            ex.toString(), ex);
+      }
+      return null;
+    }
   }
 
   /** Appends a HELLO or BYE of a live connection to the run's log. */

@@ -10,6 +10,9 @@ import java.util.Set;
 
 /** Everything the pipeline keeps for one run. Confined to the run's lane thread. */
 final class RunEntry {
+  /** The run's snapshot failed once and that was logged (Lane.snapshot). */
+  boolean snapshotFailureLogged;
+
   final RunCore core;
   final RankAssembler assembler;
   /** (rank, session) → source. */

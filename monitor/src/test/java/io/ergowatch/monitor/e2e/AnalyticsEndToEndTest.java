@@ -133,7 +133,7 @@ class AnalyticsEndToEndTest {
     assertThat(run.get("why").toString()).contains("loss stationary", "weights stationary in law", "gradient signal |G|^2");
     assertThat(metric("ergowatch_gradient_signal", "job=\"stall\",run=\"sgd-stall\"")).isEqualTo(st.get("gradient_signal").asDouble());
     assertThat(metric("ergowatch_stationarity_ratio", "job=\"stall\",run=\"sgd-stall\"")).isEqualTo(st.get("stationarity_ratio").asDouble());
-    assertThat(metric("ergowatch_series_window_quantile", "job=\"stall\",quantile=\"0.5\",run=\"sgd-stall\",series=\"loss\""))
+    assertThat(metric("ergowatch_series_window_quantile", "job=\"stall\",q=\"0.5\",run=\"sgd-stall\",series=\"loss\""))
         .isPositive();
   }
 
