@@ -89,6 +89,8 @@ final class Reasons {
       }
       r.add(f("the loss never fell below where it started (window median %s, start %s) and the step at lr %s is far "
           + "too large: %s", g(w.lossMedian), g(w.firstWindowLoss), g(cx.lr()), String.join("; ", large)));
+      r.add("lower the learning rate (by 10x or more) or add warmup; the run has learned nothing so far");
+      return;
     }
     r.add("lower the learning rate below lr / sharpness ratio, or add warmup");
   }
