@@ -44,20 +44,6 @@ final class Check {
     return this;
   }
 
-  /**
-   * Equivalence with a band [lo, hi]: holds when the interval lies inside it, fails when it lies
-   * entirely outside, else inconclusive (a NaN interval is inconclusive).
-   */
-  void band(double lo, double hi) {
-    if (low >= lo && high <= hi) {
-      outcome = Outcome.HOLDS;
-    } else if (high < lo || low > hi) {
-      outcome = Outcome.FAILS;
-    } else {
-      outcome = Outcome.INCONCLUSIVE;
-    }
-  }
-
   boolean holds() {
     return outcome == Outcome.HOLDS;
   }

@@ -372,7 +372,7 @@ public final class RunCore {
       w.lossNoProgress = false;
       w.lossCheck.unavailable();
     }
-    windowSums.evaluate(blocks, fromBlock, toBlock, w, lr);
+    windowSums.evaluate(blocks, fromBlock, toBlock, w);
     w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
     w.kappa = evaluator.quantile(thinned, Derived.KAPPA, rec, covered, 0.5);
     oscillation(w);

@@ -25,7 +25,7 @@ final class WindowSums {
   }
 
   /** Fills the sum-based part of {@code w} from blocks [from, to) of {@code sums}. */
-  void evaluate(BlockSums sums, long from, long to, WindowStats w, double lastLr) {
+  void evaluate(BlockSums sums, long from, long to, WindowStats w) {
     stationarity(sums, from, to, w);
     oscillation(sums, from, to, w);
     signal(sums, from, to, w);
