@@ -13,9 +13,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON shapes of /api/runs and /api/runs/{run}. Non-finite numbers are written as the
- * strings "NaN", "Infinity" and "-Infinity" (JSON has no literal for them; replacing them with
- * 0 or null would hide exactly what a monitor must show).
+ * The JSON shapes of /api/runs, /api/runs/{run} and /api/jobs. Every body is strict JSON (RFC
+ * 8259): a number that is not finite is written as {@code null}, because JSON has no literal for
+ * NaN or infinity and strings in a numeric field break every typed client. A {@code null} number
+ * means "no finite value": the value sent was NaN or infinite, or the statistic is not computed
+ * (yet) for this run. Which of the two is told elsewhere, never by the number: a series'
+ * {@code nonfinite} count, the verdict (a non-finite loss is DIVERGED, and {@code why} says which
+ * value at which step), and the statistic's own test outcome.
  */
 public final class RunJson {
   private final ObjectMapper mapper;
@@ -98,7 +102,7 @@ public final class RunJson {
           if (Double.isFinite(hv[i])) {
             values.add(hv[i]);
           } else {
-            values.add(Double.isNaN(hv[i]) ? "NaN" : hv[i] > 0 ? "Infinity" : "-Infinity");
+            values.addNull();
           }
         }
       }
@@ -230,7 +234,7 @@ public final class RunJson {
     if (Double.isFinite(v)) {
       n.put(field, v);
     } else {
-      n.put(field, Double.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+      n.putNull(field);
     }
   }
 }

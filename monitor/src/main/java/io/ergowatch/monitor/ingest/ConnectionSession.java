@@ -45,6 +45,7 @@ final class ConnectionSession {
   private int rateCount;
   private final Sinks.Empty<Void> drain = Sinks.empty();
   private volatile Registration registration;
+  private volatile boolean rejected;
   private long lastSeq;
   private int nSeries;
   private Bye bye;
@@ -193,12 +194,18 @@ final class ConnectionSession {
       log.error("internal error on connection {}{}", peer, describe(), t);
     }
     metrics.rejected(e.reason());
+    rejected = true;
     return Flux.just(ErrorFrame.of(e));
   }
 
   private String describe() {
     Registration r = registration;
     return r == null ? "" : " (run " + r.hello().run() + " rank " + r.hello().rank() + ")";
+  }
+
+  /** True once the session has answered with an ERROR frame (the connection then closes). */
+  boolean rejected() {
+    return rejected;
   }
 
   /** Stops reading: what was read is applied and acknowledged, then the connection closes. */

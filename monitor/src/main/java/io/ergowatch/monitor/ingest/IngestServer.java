@@ -34,14 +34,18 @@ import reactor.netty.tcp.TcpServer;
  */
 public final class IngestServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger("io.ergowatch.monitor.ingest");
+  /** How long a rejected agent gets to read the ERROR frame and close its side. */
+  private static final Duration ERROR_LINGER = Duration.ofSeconds(2);
 
   private final DisposableServer server;
   private final IngestSettings settings;
   private final Set<ConnectionSession> sessions = ConcurrentHashMap.newKeySet();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+  private final ConnectionLimit limit;
 
   private IngestServer(IngestSettings settings, Pipeline pipeline, MonitorMetrics metrics) {
     this.settings = settings;
+    this.limit = new ConnectionLimit(settings.limits().maxConnections());
     TokenAuth auth = settings.tokenFile() == null ? null : TokenAuth.load(settings.tokenFile());
     TcpServer tcp = TcpServer.create();
     if (settings.tls() != null) {
@@ -62,11 +66,13 @@ public final class IngestServer implements AutoCloseable {
           Connection[] holder = new Connection[1];
           in.withConnection(c -> holder[0] = c);
           Connection c = holder[0];
-          if (connections.size() >= settings.limits().maxConnections()) {
-            log.warn("refused {}: {} connections open, the limit (max-connections)", peer(c), connections.size());
+          if (!limit.tryAcquire()) {
+            int open = limit.open();
+            log.warn("refused {}: {} connections open, the limit (max-connections)", peer(c), open);
             metrics.rejected(ErrorCode.OVERLOADED);
             return out.send(Mono.just(encode(c, new ErrorFrame(ErrorCode.OVERLOADED, "the monitor has "
-                + connections.size() + " connections open, its limit; retry later")))).then();
+                + open + " connections open, its limit; retry later")))).then()
+                .then(GracefulClose.afterError(c, ERROR_LINGER));
           }
           ConnectionSession session = new ConnectionSession(c, peer(c), pipeline, metrics, settings, auth);
           sessions.add(session);
@@ -75,10 +81,12 @@ public final class IngestServer implements AutoCloseable {
           c.onDispose(() -> {
             sessions.remove(session);
             connections.remove(c);
+            limit.release();
             metrics.connectionClosed();
             session.closed();
           });
-          return out.send(session.run(in.receiveObject()).map(f -> encode(c, f)), b -> true).then();
+          return out.send(session.run(in.receiveObject()).map(f -> encode(c, f)), b -> true).then()
+              .then(Mono.defer(() -> session.rejected() ? GracefulClose.afterError(c, ERROR_LINGER) : Mono.empty()));
         })
         .bindNow();
   }

@@ -80,6 +80,9 @@ class ExtremeValuesEndToEndTest {
           "/api/jobs/extremes", "/metrics")) {
         var r = m.get(path);
         assertThat(r.statusCode()).as("%s: %s", path, r.body()).isEqualTo(200);
+        if (path.startsWith("/api/")) {
+          assertStrictJson(path, mapper.readTree(r.body()));
+        }
       }
       JsonNode extreme = mapper.readTree(m.get("/api/runs/extreme").body());
       assertThat(extreme.get("state").asText()).isEqualTo("diverged"); // non-finite values: at once
@@ -87,6 +90,22 @@ class ExtremeValuesEndToEndTest {
       JsonNode list = mapper.readTree(m.get("/api/runs").body());
       assertThat(list).hasSize(2);
       assertThat(m.get("/metrics").body()).contains("ergowatch_steps_total{job=\"extremes\",run=\"healthy\"} 3000");
+      JsonNode history = extreme.get("series").get("loss").get("history").get("values");
+      assertThat(history).anySatisfy(v -> assertThat(v.isNull()).isTrue()); // NaN/Inf sent: null
+      assertThat(extreme.get("series").get("loss").get("nonfinite").asLong()).isPositive();
     }
+  }
+
+  /**
+   * Strict JSON: the default parser (non-numeric numbers not allowed) read the body, and no value
+   * anywhere is one of the strings a non-finite number used to be written as.
+   */
+  private static void assertStrictJson(String path, JsonNode node) {
+    if (node.isTextual()) {
+      assertThat(node.asText()).as(path).isNotIn("NaN", "Infinity", "-Infinity");
+    } else if (node.isNumber()) {
+      assertThat(Double.isFinite(node.asDouble())).as("%s: %s", path, node).isTrue();
+    }
+    node.elements().forEachRemaining(child -> assertStrictJson(path, child));
   }
 }

@@ -31,6 +31,17 @@ class AdmissionTest {
     return new Hello(run, job, token, 1, 0, 1, Mode.REPLICATED, series, labels);
   }
 
+  /** The ergowatch_connections gauge of a live exposition, as printed ("4" for 4.0). */
+  private static String connections(TestMonitor m) {
+    try {
+      java.util.regex.Matcher v = java.util.regex.Pattern.compile("\nergowatch_connections ([0-9.]+)\n")
+          .matcher(m.get("/metrics").body());
+      return v.find() ? v.group(1).replaceFirst("\\.0$", "") : "absent";
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static ErrorFrame error(RawClient c) throws Exception {
     Frame f = c.read();
     assertThat(f).isInstanceOf(ErrorFrame.class);
@@ -129,6 +140,68 @@ class AdmissionTest {
         ErrorFrame e = c.readUntil(ErrorFrame.class);
         assertThat(e.code()).isEqualTo(ErrorCode.OVERLOADED);
         assertThat(e.message()).startsWith("more than 100 records in one second on this connection");
+      }
+    }
+  }
+
+  /**
+   * A burst of concurrent connects admits exactly max-connections (the count is taken atomically;
+   * a check of the set's size followed by an add admitted more), every other one is refused with
+   * OVERLOADED and reads that ERROR frame (no reset), and the slots come back when they close.
+   */
+  @Test
+  void concurrentConnectsNeverExceedTheConnectionLimit() throws Exception {
+    int max = 4;
+    int clients = 32;
+    try (TestMonitor m = new TestMonitor(dir.resolve("burst"), Map.of("max-connections", String.valueOf(max)))) {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients);
+      java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(clients);
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+      List<java.util.concurrent.Future<Frame>> answers = new ArrayList<>();
+      try {
+        for (int i = 0; i < clients; i++) {
+          String run = "burst-" + i;
+          answers.add(pool.submit(() -> {
+            start.await();
+            try (RawClient c = new RawClient(m.ingestPort())) {
+              c.send(hello(run, "", "", List.of("loss"), List.of()));
+              Frame f;
+              try {
+                f = c.read();
+              } finally {
+                answered.countDown();
+              }
+              release.await(); // every admitted connection stays open until all have answered
+              return f;
+            }
+          }));
+        }
+        assertThat(answered.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("every client answered").isTrue();
+        assertThat(connections(m)).isEqualTo(String.valueOf(max));
+        release.countDown();
+        int welcomed = 0;
+        for (var a : answers) {
+          Frame f = a.get(30, java.util.concurrent.TimeUnit.SECONDS);
+          if (f instanceof Welcome) {
+            welcomed++;
+          } else {
+            assertThat(f).isInstanceOf(ErrorFrame.class);
+            assertThat(((ErrorFrame) f).code()).isEqualTo(ErrorCode.OVERLOADED);
+            assertThat(((ErrorFrame) f).message()).isEqualTo("the monitor has " + max
+                + " connections open, its limit; retry later");
+          }
+        }
+        assertThat(welcomed).isEqualTo(max);
+      } finally {
+        release.countDown();
+        pool.shutdownNow();
+      }
+      TestMonitor.await("slots released", java.time.Duration.ofSeconds(10),
+          () -> connections(m).equals("0"));
+      try (RawClient c = new RawClient(m.ingestPort())) {
+        c.send(hello("after-burst", "", "", List.of("loss"), List.of()));
+        assertThat(c.read()).isInstanceOf(Welcome.class);
       }
     }
   }
