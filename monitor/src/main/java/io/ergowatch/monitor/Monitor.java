@@ -5,6 +5,7 @@ import io.ergowatch.monitor.config.MonitorConfig;
 import io.ergowatch.monitor.export.HttpApi;
 import io.ergowatch.monitor.export.MonitorMetrics;
 import io.ergowatch.monitor.export.RunMetricsCollector;
+import io.ergowatch.monitor.ingest.IngestMetrics;
 import io.ergowatch.monitor.ingest.IngestServer;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.ergowatch.monitor.store.RecordStore;
@@ -50,7 +51,8 @@ public final class Monitor implements AutoCloseable {
     this.pipeline = new Pipeline(config.pipeline(), wallClockNanos, store);
     pipeline.replay();
     this.registry = new PrometheusRegistry();
-    MonitorMetrics metrics = new MonitorMetrics(registry, pipeline, jvmMetrics);
+    MonitorMetrics.register(registry, pipeline, jvmMetrics);
+    IngestMetrics metrics = new IngestMetrics(registry);
     registry.register(new RunMetricsCollector(pipeline, Duration.ofSeconds(5)));
     IngestServer ingestServer = null;
     try {

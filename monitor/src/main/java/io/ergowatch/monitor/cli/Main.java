@@ -6,7 +6,9 @@ import picocli.CommandLine.Command;
 /** The {@code ergowatch} command line. */
 @Command(name = "ergowatch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Reactive streaming monitor for neural-network training runs.",
-    subcommands = {ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+    footer = {"", "The demo (real Deeplearning4j runs and the monitor in one process) is its own program:",
+        "  ./ergowatch demo   (module demo/, jar demo/target/ergowatch-demo.jar)"},
+    subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -3,6 +3,7 @@ package io.ergowatch.monitor.config;
 import io.ergowatch.monitor.analytics.AnalyticsSettings;
 import io.ergowatch.monitor.ingest.IngestSettings;
 import io.ergowatch.monitor.ingest.Limits;
+import io.ergowatch.monitor.ingest.TokenAuth;
 import io.ergowatch.monitor.pipeline.PipelineSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,18 +40,38 @@ public record MonitorConfig(
     Limits limits,
     AnalyticsSettings analytics) {
 
+  /** Where the data directory is unless configured: relative to the working directory. */
+  static final Path DEFAULT_DATA_DIR = Path.of("ergowatch-data");
+  static final int DEFAULT_HTTP_PORT = 9479;
+
+  /**
+   * The defaults, taken from the settings of the layer each key configures (IngestSettings,
+   * PipelineSettings, StoreSettings, Limits, AnalyticsSettings): every default is written once,
+   * in the layer that uses it, and documented once, in docs/operations.md (ConfigDefaultsTest
+   * compares the two).
+   */
   public static MonitorConfig defaults() {
-    return new MonitorConfig("0.0.0.0", 7479, "0.0.0.0", 9479, Path.of("ergowatch-data"),
-        Duration.ofSeconds(120), Duration.ofHours(1), io.ergowatch.protocol.Codec.DEFAULT_MAX_FRAME,
-        Duration.ofMillis(100), Duration.ofSeconds(60), Duration.ofSeconds(30),
-        Math.max(2, Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10), FsyncPolicy.BATCH,
-        Duration.ofMillis(20), 64L << 20, Duration.ofDays(7), 10L << 30, null, null, "", Limits.defaults(),
-        AnalyticsSettings.defaults());
+    IngestSettings in = IngestSettings.defaults();
+    PipelineSettings p = PipelineSettings.defaults();
+    StoreSettings st = StoreSettings.defaults(DEFAULT_DATA_DIR);
+    return new MonitorConfig(in.host(), in.port(), in.host(), DEFAULT_HTTP_PORT, st.dataDir(),
+        p.silenceTimeout(), p.retention(), in.maxFrame(), in.ackInterval(), in.idleTimeout(), p.rankGrace(),
+        p.lanes(), in.drainTimeout(), st.fsync(), st.fsyncInterval(), st.segmentBytes(), st.retention(),
+        st.retentionBytes(), null, null, "", in.limits(), p.analytics());
   }
 
+  /** The listener's settings; reads the token file (a bad one is an error naming the key). */
   public IngestSettings ingest() {
+    TokenAuth auth = null;
+    if (tokenFile != null) {
+      try {
+        auth = TokenAuth.load(tokenFile);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("config key 'token-file': " + e.getMessage());
+      }
+    }
     return new IngestSettings(ingestHost, ingestPort, maxFrame, ackInterval, idleTimeout, drainTimeout, limits,
-        tokenFile, tls());
+        auth, tls());
   }
 
   /** The server TLS context, or null when no key store is configured (plain TCP and HTTP). */
@@ -63,7 +84,8 @@ public record MonitorConfig(
   }
 
   public PipelineSettings pipeline() {
-    return new PipelineSettings(lanes, 256, rankGrace, 4096, silenceTimeout, retention,
-        Duration.ofMillis(250), analytics, limits.maxRuns(), limits.maxSeriesPerRun());
+    PipelineSettings d = PipelineSettings.defaults();
+    return new PipelineSettings(lanes, d.prefetch(), rankGrace, d.maxPendingSteps(), silenceTimeout, retention,
+        d.tickInterval(), analytics, limits.maxRuns(), limits.maxSeriesPerRun());
   }
 }

@@ -1,6 +1,5 @@
 package io.ergowatch.monitor.ingest;
 
-import io.ergowatch.monitor.export.MonitorMetrics;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.ergowatch.monitor.pipeline.Registration;
 import io.ergowatch.protocol.Ack;
@@ -37,7 +36,7 @@ final class ConnectionSession {
   private final Disposable connection;
   private final String peer;
   private final Pipeline pipeline;
-  private final MonitorMetrics metrics;
+  private final IngestMetrics metrics;
   private final IngestSettings settings;
   private final FrameDecoder decoder = new FrameDecoder();
   private final TokenAuth auth;
@@ -50,7 +49,7 @@ final class ConnectionSession {
   private int nSeries;
   private Bye bye;
 
-  ConnectionSession(Disposable connection, String peer, Pipeline pipeline, MonitorMetrics metrics, IngestSettings settings,
+  ConnectionSession(Disposable connection, String peer, Pipeline pipeline, IngestMetrics metrics, IngestSettings settings,
       TokenAuth auth) {
     this.auth = auth;
     this.connection = connection;

@@ -1,6 +1,5 @@
 package io.ergowatch.monitor.ingest;
 
-import io.ergowatch.monitor.export.MonitorMetrics;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.ergowatch.protocol.ErrorCode;
 import io.ergowatch.protocol.ErrorFrame;
@@ -43,10 +42,10 @@ public final class IngestServer implements AutoCloseable {
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final ConnectionLimit limit;
 
-  private IngestServer(IngestSettings settings, Pipeline pipeline, MonitorMetrics metrics) {
+  private IngestServer(IngestSettings settings, Pipeline pipeline, IngestMetrics metrics) {
     this.settings = settings;
     this.limit = new ConnectionLimit(settings.limits().maxConnections());
-    TokenAuth auth = settings.tokenFile() == null ? null : TokenAuth.load(settings.tokenFile());
+    TokenAuth auth = settings.auth();
     TcpServer tcp = TcpServer.create();
     if (settings.tls() != null) {
       tcp = tcp.secure(spec -> spec.sslContext(settings.tls()));
@@ -91,7 +90,7 @@ public final class IngestServer implements AutoCloseable {
         .bindNow();
   }
 
-  public static IngestServer start(IngestSettings settings, Pipeline pipeline, MonitorMetrics metrics) {
+  public static IngestServer start(IngestSettings settings, Pipeline pipeline, IngestMetrics metrics) {
     return new IngestServer(settings, pipeline, metrics);
   }
 

@@ -1,5 +1,7 @@
 package io.ergowatch.monitor.ingest;
 
+import io.ergowatch.monitor.pipeline.PipelineSettings;
+
 /**
  * Bounds that keep one client from exhausting the monitor. Exceeding one is answered with an
  * ERROR (OVERLOADED for load, LIMIT_EXCEEDED for size) and counted in
@@ -12,7 +14,9 @@ package io.ergowatch.monitor.ingest;
  * @param maxRecordsPerSecond STEPs one connection may send per second; 0 = unlimited (OVERLOADED)
  */
 public record Limits(int maxConnections, int maxRuns, int maxSeriesPerRun, int maxLabels, int maxRecordsPerSecond) {
+  /** 1024 connections, 64 labels, no rate limit; the run and series bounds the pipeline enforces. */
   public static Limits defaults() {
-    return new Limits(1024, 10_000, 4096, 64, 0);
+    PipelineSettings p = PipelineSettings.defaults();
+    return new Limits(1024, p.maxRuns(), p.maxSeriesPerRun(), 64, 0);
   }
 }

@@ -1,6 +1,5 @@
 package io.ergowatch.monitor.ingest;
 
-import io.ergowatch.monitor.config.ConfigException;
 import io.ergowatch.protocol.ErrorCode;
 import io.ergowatch.protocol.FrameException;
 import java.io.IOException;
@@ -35,13 +34,18 @@ public final class TokenAuth {
     this.entries = entries;
   }
 
-  /** Reads a token file; a missing, unreadable or empty file is a configuration error. */
+  /**
+   * Reads a token file.
+   *
+   * @throws IllegalArgumentException for a missing, unreadable or empty file or a bad line; the
+   *     message names the file and the line (the configuration layer adds the key)
+   */
   public static TokenAuth load(Path file) {
     List<String> lines;
     try {
       lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new ConfigException("config key 'token-file': cannot read " + file + " (" + e.getMessage() + ")");
+      throw new IllegalArgumentException("cannot read " + file + " (" + e.getMessage() + ")");
     }
     List<Entry> entries = new ArrayList<>();
     for (int i = 0; i < lines.size(); i++) {
@@ -51,14 +55,14 @@ public final class TokenAuth {
       }
       String[] parts = line.split("\\s+");
       if (parts[0].length() < 16) {
-        throw new ConfigException("config key 'token-file': " + file + " line " + (i + 1)
+        throw new IllegalArgumentException(file + " line " + (i + 1)
             + ": a token must be at least 16 characters");
       }
       List<String> scopes = parts.length == 1 ? List.of("*") : List.of(parts).subList(1, parts.length);
       entries.add(new Entry(digest(parts[0]), List.copyOf(scopes)));
     }
     if (entries.isEmpty()) {
-      throw new ConfigException("config key 'token-file': " + file + " holds no token");
+      throw new IllegalArgumentException(file + " holds no token");
     }
     return new TokenAuth(List.copyOf(entries));
   }

@@ -95,9 +95,11 @@ final class Lane implements AutoCloseable {
       return;
     }
     FsyncPolicy policy = store.settings().fsync();
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
+    // The injected wall clock can step back (NTP): then force at once rather than wait for it.
+    long sinceForce = now - lastForceNanos;
     boolean forceNow = policy == FsyncPolicy.BATCH
-        || policy == FsyncPolicy.INTERVAL && now - lastForceNanos >= store.settings().fsyncInterval().toNanos();
+        || policy == FsyncPolicy.INTERVAL && (sinceForce >= store.settings().fsyncInterval().toNanos() || sinceForce < 0);
     boolean ackAfterForce = policy == FsyncPolicy.BATCH;
     List<Runnable> forces = new ArrayList<>();
     for (RunEntry e : uncommitted) {
@@ -205,7 +207,7 @@ final class Lane implements AutoCloseable {
     Map<Long, Map<Integer, Registration>> regs = new HashMap<>();
     long[] steps = {0};
     long[] unmapped = {0};
-    long t0 = System.nanoTime();
+    long t0 = clock.getAsLong();
     io.ergowatch.monitor.store.RunLog runLog = store.open(run, entry -> {
       Object f = entry.frame();
       if (f instanceof io.ergowatch.protocol.Hello h) {
@@ -251,7 +253,7 @@ final class Lane implements AutoCloseable {
     holder[0].live.clear();
     countVisible();
     log.info("run {}: replayed {} records ({} bytes of log) in {} ms, state {}", run, steps[0], runLog.bytes(),
-        (System.nanoTime() - t0) / 1_000_000, holder[0].core.state().label());
+        (clock.getAsLong() - t0) / 1_000_000, holder[0].core.state().label());
     return steps[0];
   }
 

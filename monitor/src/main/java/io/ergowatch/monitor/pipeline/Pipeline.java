@@ -85,7 +85,7 @@ public final class Pipeline implements AutoCloseable {
       return 0;
     }
     log.info("replaying {} run(s) from {}", runs.size(), store.settings().dataDir());
-    long t0 = System.nanoTime();
+    long t0 = clock.getAsLong();
     long total = Flux.fromIterable(runs)
         .flatMap(run -> {
           Lane lane = laneOf(run);
@@ -93,7 +93,7 @@ public final class Pipeline implements AutoCloseable {
         })
         .reduce(0L, Long::sum)
         .block();
-    log.info("replay done: {} records of {} run(s) in {} ms", total, runs.size(), (System.nanoTime() - t0) / 1_000_000);
+    log.info("replay done: {} records of {} run(s) in {} ms", total, runs.size(), (clock.getAsLong() - t0) / 1_000_000);
     return total;
   }
 

@@ -2,8 +2,8 @@ package io.ergowatch.monitor.analytics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ergowatch.monitor.demo.GradientDescent;
-import io.ergowatch.monitor.demo.Objective;
+import io.ergowatch.sim.GradientDescent;
+import io.ergowatch.sim.Objective;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package io.ergowatch.monitor.analytics;
 
-import io.ergowatch.monitor.demo.GradientDescent;
-import io.ergowatch.monitor.demo.Objective;
+import io.ergowatch.sim.GradientDescent;
+import io.ergowatch.sim.Objective;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -9,14 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The repository's files the dashboard tests read: found from the working directory upwards. */
-final class Repo {
+public final class Repo {
   static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   static final ObjectMapper JSON = new ObjectMapper();
 
   private Repo() {}
 
   /** The repository root: the first ancestor of the working directory with dashboards/ in it. */
-  static Path root() {
+  public static Path root() {
     for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
       if (Files.isRegularFile(p.resolve("dashboards/prometheus/prometheus.yml"))) {
         return p;
@@ -45,7 +45,7 @@ final class Repo {
     }
   }
 
-  static String text(String relative) {
+  public static String text(String relative) {
     try {
       return Files.readString(file(relative));
     } catch (IOException e) {

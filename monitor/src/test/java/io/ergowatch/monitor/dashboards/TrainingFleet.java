@@ -1,8 +1,8 @@
 package io.ergowatch.monitor.dashboards;
 
 import io.ergowatch.agent.ErgowatchAgent;
-import io.ergowatch.monitor.demo.GradientDescent;
-import io.ergowatch.monitor.demo.Objective;
+import io.ergowatch.sim.GradientDescent;
+import io.ergowatch.sim.Objective;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -209,7 +209,7 @@ class AdmissionTest {
   @Test
   void nanAndInfinityInEverySeriesNeverBreakAStatistic() throws Exception {
     try (TestMonitor m = new TestMonitor(dir.resolve("nan"))) {
-      List<String> series = io.ergowatch.monitor.demo.GradientDescent.SERIES;
+      List<String> series = io.ergowatch.sim.GradientDescent.SERIES;
       try (RawClient c = new RawClient(m.ingestPort())) {
         c.send(hello("nan-run", "", "", series, List.of()));
         c.read();

@@ -1,5 +1,6 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.demo;
 
+import io.ergowatch.sim.GradientDescent;
 import java.util.Map;
 
 /**

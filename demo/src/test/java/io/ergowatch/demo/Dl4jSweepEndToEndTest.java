@@ -1,4 +1,4 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

@@ -1,7 +1,8 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.demo;
 
 import io.ergowatch.agent.ErgowatchAgent;
 import io.ergowatch.protocol.Bye;
+import io.ergowatch.sim.GradientDescent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.demo;
 
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.sim;
 
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,13 +1,9 @@
-package io.ergowatch.monitor.cli;
+package io.ergowatch.demo;
 
 import io.ergowatch.monitor.Monitor;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.config.ConfigLoader;
 import io.ergowatch.monitor.config.MonitorConfig;
-import io.ergowatch.monitor.demo.DemoRunner;
-import io.ergowatch.monitor.demo.DemoTrainers;
-import io.ergowatch.monitor.demo.Dl4jDemo;
-import io.ergowatch.monitor.demo.LiveView;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +26,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Start the monitor with real DL4J training runs (incl. a learning-rate sweep) and show them live.")
-final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--ingest-port", description = "EWP/1 TCP port (default ${DEFAULT-VALUE}; 0 = any free port)")
   int ingestPort = 7479;
 

@@ -1,4 +1,4 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.demo;
 
 import io.ergowatch.dl4j.ErgowatchListener;
 import io.ergowatch.dl4j.Level;

@@ -1,5 +1,7 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.demo;
 
+import io.ergowatch.sim.GradientDescent;
+import io.ergowatch.sim.Objective;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;

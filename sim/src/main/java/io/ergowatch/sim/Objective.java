@@ -1,4 +1,4 @@
-package io.ergowatch.monitor.demo;
+package io.ergowatch.sim;
 
 /** A differentiable objective f: R^d → R with its gradient, for the simulated trainers. */
 public interface Objective {
