@@ -22,7 +22,7 @@ from .spool import DEFAULT_SPOOL_BYTES, MIN_SPOOL_BYTES, Spool
 
 __all__ = ["Agent", "AGENT_DROPPED", "DEFAULT_PORT"]
 
-log = logging.getLogger("ergowatch")
+log = logging.getLogger(__name__)
 
 AGENT_DROPPED = "agent_dropped"
 """The series every HELLO declares last: the number of records this agent dropped so far."""
@@ -556,7 +556,7 @@ class Agent:
         except (TypeError, ValueError):
             raise ValueError(f"series {p.quote(name)}: value {v!r} is not a number") from None
         count = len(flat) >> 1
-        entries = p._entries_struct(count).pack(*flat)
+        entries = p.entries_struct(count).pack(*flat)
         with self._lock:
             if self._closing:
                 self._rejected += 1

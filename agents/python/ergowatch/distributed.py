@@ -19,7 +19,7 @@ import torch
 
 __all__ = ["rank_and_world", "is_ddp", "is_fsdp", "LocalGradNorm"]
 
-log = logging.getLogger("ergowatch")
+log = logging.getLogger(__name__)
 
 
 def rank_and_world() -> Tuple[int, int]:

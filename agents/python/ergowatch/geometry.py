@@ -47,7 +47,7 @@ import torch
 __all__ = ["FlatLayout", "Geometry", "Projections", "LaggedReference", "hvp_sharpness", "STANDARD_SERIES",
            "BASIC_SERIES"]
 
-log = logging.getLogger("ergowatch")
+log = logging.getLogger(__name__)
 
 BASIC_SERIES = ("grad_sq", "nonfinite")
 STANDARD_SERIES = ("weight_sq", "update_sq", "update_dot_prev", "grad_dot_update", "ema_grad_dot", "ema_dist_sq",

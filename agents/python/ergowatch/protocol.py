@@ -389,7 +389,11 @@ _ENTRY = struct.Struct(">Hd")
 _entry_structs = {}
 
 
-def _entries_struct(n: int) -> struct.Struct:
+def entries_struct(n: int) -> struct.Struct:
+    """The packed layout of n STEP entries (u16 id, f64 value each), cached for n seen before.
+
+    Public because the agent's buffer and the spool pack and unpack entries with it directly.
+    """
     s = _entry_structs.get(n)
     if s is None:
         s = struct.Struct(">" + "Hd" * n)
@@ -408,7 +412,7 @@ def encode_entries(ids: Sequence[int], values: Sequence[float]) -> bytes:
     flat = [None] * (2 * len(ids))
     flat[0::2] = ids
     flat[1::2] = values
-    return _entries_struct(len(ids)).pack(*flat)
+    return entries_struct(len(ids)).pack(*flat)
 
 
 def encode_step(seq: int, step: int, time_ns: int, count: int, entries: bytes) -> bytes:
@@ -552,7 +556,8 @@ def decode(body: Union[bytes, bytearray, memoryview]) -> Frame:
             raise ProtocolError(ErrorCode.BAD_FRAME, f"unknown ERROR code {code}")
         frame = ErrorFrame(ErrorCode(code), c.string("message"))
     if c.remaining():
-        raise ProtocolError(ErrorCode.BAD_FRAME, f"{c.remaining()} trailing bytes after the {ftype.name} payload")
+        n = c.remaining()
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"{n} trailing byte{'' if n == 1 else 's'} after the {ftype.name} payload")
     return frame
 
 
@@ -588,7 +593,7 @@ def _step(c: _Cursor) -> Step:
     if c.remaining() < count * STEP_ENTRY_BYTES:
         raise ProtocolError(ErrorCode.BAD_FRAME, f"STEP count {count} needs {count * STEP_ENTRY_BYTES} bytes of "
                                                  f"values, only {c.remaining()} follow")
-    flat = _entries_struct(count).unpack_from(c.buf, c.pos)
+    flat = entries_struct(count).unpack_from(c.buf, c.pos)
     c.pos += count * STEP_ENTRY_BYTES
     return Step(seq, step, time_ns, flat[0::2], flat[1::2])
 

@@ -57,7 +57,7 @@ except ImportError:  # Windows
 
 __all__ = ["Spool", "SpoolInUseError", "DEFAULT_SPOOL_BYTES", "MIN_SPOOL_BYTES"]
 
-log = logging.getLogger("ergowatch")
+log = logging.getLogger(__name__)
 
 DEFAULT_SPOOL_BYTES = 256 << 20
 MIN_SPOOL_BYTES = 64 << 10
@@ -377,7 +377,7 @@ class Spool:
             return None
         entries = body[_RECORD.size:]
         if seg.mapping is not None:
-            pairs = p._entries_struct(count).unpack(entries)
+            pairs = p.entries_struct(count).unpack(entries)
             kept = []
             for i in range(0, len(pairs), 2):
                 old = pairs[i]
@@ -386,7 +386,7 @@ class Spool:
                     kept.append(new)
                     kept.append(pairs[i + 1])
             count = len(kept) >> 1
-            entries = p._entries_struct(count).pack(*kept)
+            entries = p.entries_struct(count).pack(*kept)
         return (self._next_position(), step, time_ns, count, entries)
 
     def _next_position(self) -> int:

@@ -22,7 +22,7 @@ from .protocol import Mode, check_series
 
 __all__ = ["Watcher"]
 
-log = logging.getLogger("ergowatch")
+log = logging.getLogger(__name__)
 
 _MAX_IN_FLIGHT = 64
 _INTERNAL = ("_nf_g", "_nf_w", "_skip")

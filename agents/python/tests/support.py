@@ -67,6 +67,7 @@ class Vector:
     expect: str
     max_frame: int
     what: str
+    message: Optional[str]
     data: bytes
 
     @property
@@ -87,12 +88,13 @@ def golden_vectors() -> List[Vector]:
     for path in sorted(GOLDEN_DIR.glob("*.hex")):
         lines = path.read_text(encoding="utf-8").splitlines()
         header = {}
-        for line in lines[:4]:
+        for line in lines[:5]:  # frame, expect, max_frame, what; and message for a malformed vector
             key, _, value = line[1:].partition(":")
             header[key.strip()] = value.strip()
         hex_text = " ".join(line for line in lines if line.strip() and not line.startswith("#"))
+        message = header.get("message") if header["expect"] != "ok" else None
         out.append(Vector(path.stem, header["frame"], header["expect"], int(header["max_frame"]), header["what"],
-                          bytes.fromhex(hex_text)))
+                          message, bytes.fromhex(hex_text)))
     return out
 
 

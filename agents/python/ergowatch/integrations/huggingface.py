@@ -30,7 +30,7 @@ import torch
 
 __all__ = ["ErgowatchCallback"]
 
-log = logging.getLogger("ergowatch")
+log = logging.getLogger(__name__)
 
 
 class ErgowatchCallback(TrainerCallback):

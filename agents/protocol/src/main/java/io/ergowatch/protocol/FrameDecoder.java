@@ -54,7 +54,8 @@ public final class FrameDecoder {
     }
     if (body.hasRemaining()) {
       throw new FrameException(ErrorCode.BAD_FRAME,
-          body.remaining() + " trailing bytes after the " + type + " payload");
+          body.remaining() + (body.remaining() == 1 ? " trailing byte" : " trailing bytes") + " after the " + type
+              + " payload");
     }
     return frame;
   }

@@ -231,7 +231,7 @@ class FrameDecoderTest {
     @Test
     void rejectsTrailingBytesAfterTheHello() {
       byte[] frame = Wire.hello().wire().u8(0).frame();
-      assertFrameRejected(frame, ErrorCode.BAD_FRAME, "1 trailing bytes after the HELLO payload");
+      assertFrameRejected(frame, ErrorCode.BAD_FRAME, "1 trailing byte after the HELLO payload");
     }
   }
 
@@ -267,7 +267,7 @@ class FrameDecoderTest {
     @Test
     void rejectsTrailingBytesAfterTheValues() {
       byte[] frame = Wire.step(1, new int[] {3}, new double[] {1.0}).u8(0).frame();
-      assertFrameRejected(frame, ErrorCode.BAD_FRAME, "1 trailing bytes after the STEP payload");
+      assertFrameRejected(frame, ErrorCode.BAD_FRAME, "1 trailing byte after the STEP payload");
     }
 
     @Test
@@ -287,7 +287,7 @@ class FrameDecoderTest {
   class OtherFrames {
     @Test
     void rejectsHeartbeatWithAPayload() {
-      assertFrameRejected(prefix(2, 0x03, 0x00), ErrorCode.BAD_FRAME, "1 trailing bytes after the HEARTBEAT payload");
+      assertFrameRejected(prefix(2, 0x03, 0x00), ErrorCode.BAD_FRAME, "1 trailing byte after the HEARTBEAT payload");
     }
 
     @Test

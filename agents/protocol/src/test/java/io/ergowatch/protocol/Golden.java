@@ -26,7 +26,7 @@ final class Golden {
   private static final List<String> HEADER = List.of("frame", "expect", "max_frame", "what");
 
   /** One golden file: its header and the bytes of its frame, length prefix included. */
-  record Vector(String name, String frame, String expect, long maxFrame, String what, byte[] bytes) {
+  record Vector(String name, String frame, String expect, long maxFrame, String what, String message, byte[] bytes) {
 
     boolean ok() {
       return expect.equals("ok");
@@ -110,6 +110,17 @@ final class Golden {
         .matches("HELLO|STEP|HEARTBEAT|BYE|WELCOME|ACK|ERROR|none");
     assertThat(values[1]).as("%s: expect", fileName)
         .matches("ok|error (BAD_FRAME|UNSUPPORTED_VERSION|INVALID_NAME|LIMIT_EXCEEDED)");
-    return new Vector(name, values[0], values[1], Long.parseLong(values[2]), values[3], Hex.decode(hex.toString()));
+    // Malformed vectors pin the exact message too (fifth header line): every decoder, in every
+    // language, must say the same thing about the same bytes.
+    String message = null;
+    if (!values[1].equals("ok")) {
+      assertThat(header).as("%s: header lines", fileName).hasSizeGreaterThan(HEADER.size());
+      String prefix = "# message:";
+      assertThat(header.get(HEADER.size())).as("%s: header line %d", fileName, HEADER.size() + 1).startsWith(prefix);
+      message = header.get(HEADER.size()).substring(prefix.length()).strip();
+      assertThat(message).as("%s: message", fileName).isNotBlank();
+    }
+    return new Vector(name, values[0], values[1], Long.parseLong(values[2]), values[3], message,
+        Hex.decode(hex.toString()));
   }
 }
