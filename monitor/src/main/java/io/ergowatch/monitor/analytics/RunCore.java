@@ -77,6 +77,10 @@ public final class RunCore {
   private final WellKnownSeries k = new WellKnownSeries();
 
   private long records;
+  /** Whether the latest evaluation judged a window (not during a decay or right after a restart). */
+  private boolean latestJudged;
+  /** The state the latest judged window supports; null when its tests were inconclusive. */
+  private RunState latestCandidate;
   private long lastStep = -1;
   private long lastRecordTimeNanos;
   private long rewinds;
@@ -399,6 +403,7 @@ public final class RunCore {
   }
 
   private void verdict(WindowStats w, long step, long rec, int covered) {
+    latestJudged = false;
     RunState state = machine.state();
     if (state == RunState.DIVERGED) {
       return;
@@ -415,6 +420,8 @@ public final class RunCore {
       return; // too little evidence since the last learning-rate change
     }
     RunState candidate = machine.candidate(w, lossWindow.count() > 0);
+    latestJudged = true;
+    latestCandidate = candidate;
     if (machine.offer(candidate, rec - covered, rec)) {
       enter(candidate, step, reasons.of(candidate, w, cx), false);
     }
@@ -630,6 +637,8 @@ public final class RunCore {
       RunEvent last = lastStateChange();
       why = state == RunState.DIVERGED && last != null ? currentDivergedReasons(last)
           : List.of("warmup: " + records + " of " + settings.warmupSteps() + " records");
+    } else if (latestJudged && latestCandidate != state && lastStateChange() != null) {
+      why = keptReasons(state, w);
     } else {
       why = new ArrayList<>(reasons.of(state, w, context()));
       String pending = machine.pendingReason();
@@ -646,6 +655,32 @@ public final class RunCore {
         lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), lrPhases.burnInStep(), rewinds, partialSteps, endStatus,
         endMessage, ss, new ArrayList<>(events), RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss(),
         storeCorruptRecords, storeCorruptBytes);
+  }
+
+  /**
+   * The reasons of a state the latest window does not confirm: the evidence it was entered on
+   * (the current numbers would contradict the state, e.g. "R2 = 1.01 < 0.3"), then what the
+   * latest window says and how far a change has come. Hysteresis keeps a state until enough
+   * disjoint windows agree; the reasons must say so rather than dress today's numbers as its cause.
+   */
+  private List<String> keptReasons(RunState state, WindowStats w) {
+    RunEvent entered = lastStateChange();
+    List<String> why = new ArrayList<>();
+    why.add(Reasons.f("%s since step %d, on this evidence:", state.label(), entered.step()));
+    why.addAll(entered.why());
+    if (latestCandidate == null) {
+      why.add(Reasons.f("latest window (%d records to step %d): inconclusive, which keeps the state",
+          w.windowRecords, w.atStep));
+    } else {
+      List<String> now = reasons.of(latestCandidate, w, context());
+      why.add(Reasons.f("latest window (%d records to step %d) says %s%s", w.windowRecords, w.atStep,
+          latestCandidate.label(), now.isEmpty() ? "" : ": " + now.get(0)));
+    }
+    String pending = machine.pendingReason();
+    why.add(pending != null ? pending : Reasons.f("a change needs %d disjoint windows in a row that agree",
+        state == RunState.CONVERGED || state == RunState.STALLED_NONSTATIONARY
+            ? settings.leaveWindows() : settings.enterWindows()));
+    return why;
   }
 
   /** The reasons of DIVERGED as they are now: the rule's current numbers, or the non-finite fact. */

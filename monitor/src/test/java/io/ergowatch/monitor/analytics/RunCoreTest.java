@@ -70,6 +70,30 @@ class RunCoreTest {
     assertThat(core.snapshot().why()).anyMatch(w -> w.startsWith("weights: unobserved"));
   }
 
+  /**
+   * A state kept by hysteresis while the latest window points elsewhere says so: the evidence it
+   * was entered on, then what the latest window says, never today's numbers dressed as its cause.
+   */
+  @Test
+  void aKeptStateGivesTheEvidenceItWasEnteredOnAndWhatTheLatestWindowSays() {
+    for (int t = 0; t < 200; t++) {
+      feed(t, 1.0, 1.0, 0.1);
+    }
+    assertThat(core.state()).isEqualTo(RunState.STALLED_NONSTATIONARY);
+    for (int t = 200; t < 420; t++) {
+      feed(t, Math.exp(-(t - 199) / 50.0), 1.0, 0.1); // falls steadily: the next windows say progressing
+    }
+    assertThat(core.state()).as("leaving a stall needs 3 disjoint windows").isEqualTo(RunState.STALLED_NONSTATIONARY);
+    java.util.List<String> why = core.snapshot().why();
+    assertThat(why.get(0)).isEqualTo("stalled_nonstationary since step 199, on this evidence:");
+    assertThat(why).contains(core.snapshot().events().get(0).why().toArray(new String[0]));
+    // The window that spans the constant and the falling part cannot tell (W follows the detrended
+    // autocorrelation time, so it reaches back into the plateau): inconclusive keeps the state.
+    assertThat(why).contains("latest window (420 records to step 419): inconclusive, which keeps the state");
+    assertThat(why.get(why.size() - 1)).isEqualTo("a change needs 3 disjoint windows in a row that agree");
+    assertThat(why).noneMatch(w -> w.startsWith("loss stationary over")); // no current numbers as its cause
+  }
+
   @Test
   void nonFiniteLossDivergesAtOnceEvenInWarmupAndStays() {
     feed(0, 1.0, 1.0, 0.1);
