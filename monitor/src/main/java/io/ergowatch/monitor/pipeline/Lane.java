@@ -5,7 +5,6 @@ import io.ergowatch.monitor.analytics.RunEvent;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.analytics.RunStatus;
 import io.ergowatch.protocol.Step;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -15,9 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import io.ergowatch.monitor.store.FsyncPolicy;
 import io.ergowatch.monitor.store.RecordStore;
 import io.ergowatch.monitor.store.RunLog;
 import org.slf4j.Logger;
@@ -42,12 +39,8 @@ final class Lane implements AutoCloseable {
   private final LongSupplier clock;
   private final LongAdder duplicates;
   private final RecordStore store;
-  private final java.util.ArrayList<RunEntry> uncommitted = new java.util.ArrayList<>();
-  /** Forces group commits off the lane (null without a store); one thread keeps them in order. */
-  private final java.util.concurrent.ExecutorService fsync;
-  /** How the fsync thread forces a segment (tests slow it down). */
-  volatile Consumer<Path> forceSegment = RunLog::force;
-  private long lastForceNanos;
+  /** The group commits of this lane's logs; null without a store. */
+  final GroupCommit commits;
   volatile int visibleRuns;
   /** Records applied on this lane; single writer, read by gauges and benchmarks. */
   private volatile long applied;
@@ -69,80 +62,14 @@ final class Lane implements AutoCloseable {
     });
     ex.setRemoveOnCancelPolicy(true);
     this.executor = ex;
-    this.fsync = store == null ? null : java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "ergowatch-fsync-" + id);
-      t.setDaemon(true);
-      return t;
-    });
+    this.commits = store == null ? null : new GroupCommit(id, store.settings(), wallClockNanos);
     this.scheduler = Schedulers.fromExecutorService(ex, "ergowatch-lane-" + id);
     long tick = settings.tickInterval().toNanos();
     ex.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
     if (store != null) {
       long commit = Math.min(store.settings().fsyncInterval().toNanos(), TimeUnit.MILLISECONDS.toNanos(20));
-      ex.scheduleWithFixedDelay(this::commit, commit, commit, TimeUnit.NANOSECONDS);
+      ex.scheduleWithFixedDelay(commits::commit, commit, commit, TimeUnit.NANOSECONDS);
     }
-  }
-
-  /**
-   * Group commit, every ≤ 20 ms: hands every log appended to since the last commit to the OS,
-   * on the lane, and lets the ACKs report those records — at once, or (fsync batch) once the
-   * lane's fsync thread has forced them. The fsync runs off the lane because a disk can take
-   * hundreds of milliseconds for one: on the lane it stalled the analytics behind it (send →
-   * applied p99 0.4–2.3 s at 300k records/s, against 10–40 ms without fsync, bench/README.md).
-   */
-  void commit() {
-    if (uncommitted.isEmpty()) {
-      return;
-    }
-    FsyncPolicy policy = store.settings().fsync();
-    long now = clock.getAsLong();
-    // The injected wall clock can step back (NTP): then force at once rather than wait for it.
-    long sinceForce = now - lastForceNanos;
-    boolean forceNow = policy == FsyncPolicy.BATCH
-        || policy == FsyncPolicy.INTERVAL && (sinceForce >= store.settings().fsyncInterval().toNanos() || sinceForce < 0);
-    boolean ackAfterForce = policy == FsyncPolicy.BATCH;
-    List<Runnable> forces = new ArrayList<>();
-    for (RunEntry e : uncommitted) {
-      try {
-        if (forceNow) {
-          Path segment = e.log.flushForForce();
-          Runnable marks = ackAfterForce ? e.durableMarks() : () -> { };
-          if (!ackAfterForce) {
-            e.markDurable();
-          }
-          String run = e.core.run();
-          Consumer<Path> force = forceSegment;
-          forces.add(() -> {
-            try {
-              if (segment != null) {
-                force.accept(segment);
-              }
-              marks.run();
-            } catch (java.io.UncheckedIOException ex) {
-              // Not acknowledged: the agents keep the records and resend them after a reconnect.
-              log.error("run {}: {}", run, ex.getMessage());
-            }
-          });
-        } else {
-          e.log.flush();
-          e.markDurable();
-        }
-      } catch (java.io.UncheckedIOException ex) {
-        log.error("run {}: {}", e.core.run(), ex.getMessage());
-      }
-      e.uncommitted = false;
-    }
-    if (forceNow) {
-      lastForceNanos = now;
-      if (!forces.isEmpty()) {
-        try {
-          fsync.execute(() -> forces.forEach(Runnable::run));
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
-          forces.forEach(Runnable::run); // shutting down: force here
-        }
-      }
-    }
-    uncommitted.clear();
   }
 
   /** Forces one run's log now (BYE: the final ACK must cover every record). */
@@ -157,9 +84,8 @@ final class Lane implements AutoCloseable {
   private void appended(RunEntry e) {
     if (e.log == null) {
       e.markDurable();
-    } else if (!e.uncommitted) {
-      e.uncommitted = true;
-      uncommitted.add(e);
+    } else {
+      commits.appended(e);
     }
   }
 
@@ -350,7 +276,7 @@ final class Lane implements AutoCloseable {
    */
   private void forget(RunEntry e, RunStatus st) {
     runCount.decrementAndGet();
-    uncommitted.remove(e);
+    commits.forget(e);
     if (e.log != null) {
       e.log.close();
     }
@@ -409,27 +335,14 @@ final class Lane implements AutoCloseable {
 
   /** Forces and closes every log of this lane (shutdown). Runs on the lane. */
   void closeLogs() {
-    commit();
-    awaitForces();
+    if (commits != null) {
+      commits.commit();
+      commits.awaitForces();
+    }
     for (RunEntry e : runs.values()) {
       if (e.log != null) {
         e.log.close();
       }
-    }
-  }
-
-  /** Waits for the group commits handed to the fsync thread so far (bounded: 30 s). */
-  void awaitForces() {
-    if (fsync == null) {
-      return;
-    }
-    try {
-      fsync.submit(() -> { }).get(30, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
-        | java.util.concurrent.RejectedExecutionException e) {
-      log.warn("lane {}: pending fsyncs did not finish: {}", id, e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 
@@ -445,13 +358,8 @@ final class Lane implements AutoCloseable {
       executor.shutdownNow();
     }
     scheduler.dispose();
-    if (fsync != null) { // after the lane: its last commit may still hand forces over
-      fsync.shutdown();
-      try {
-        fsync.awaitTermination(30, TimeUnit.SECONDS);
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-      }
+    if (commits != null) { // after the lane: its last commit may still hand forces over
+      commits.close();
     }
   }
 }

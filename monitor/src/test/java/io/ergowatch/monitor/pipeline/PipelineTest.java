@@ -170,7 +170,7 @@ class PipelineTest {
       CountDownLatch release = new CountDownLatch(1);
       AtomicLong forces = new AtomicLong();
       AtomicBoolean onLane = new AtomicBoolean();
-      p.lanes[0].forceSegment = segment -> {
+      p.lanes[0].commits.forceSegment = segment -> {
         forces.incrementAndGet();
         onLane.compareAndSet(false, Thread.currentThread().getName().startsWith("ergowatch-lane"));
         try {
