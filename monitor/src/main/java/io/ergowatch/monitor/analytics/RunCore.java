@@ -633,12 +633,12 @@ public final class RunCore {
     }
     RunState state = machine.state();
     List<String> why;
+    RunEvent entered = lastStateChange();
     if (state == RunState.DIVERGED || state == RunState.WARMUP && w.evaluations == 0) {
-      RunEvent last = lastStateChange();
-      why = state == RunState.DIVERGED && last != null ? currentDivergedReasons(last)
+      why = state == RunState.DIVERGED && entered != null ? currentDivergedReasons(entered)
           : List.of("warmup: " + records + " of " + settings.warmupSteps() + " records");
-    } else if (latestJudged && latestCandidate != state && lastStateChange() != null) {
-      why = keptReasons(state, w);
+    } else if (latestJudged && latestCandidate != state && entered != null) {
+      why = keptReasons(state, entered, w);
     } else {
       why = new ArrayList<>(reasons.of(state, w, context()));
       String pending = machine.pendingReason();
@@ -663,8 +663,7 @@ public final class RunCore {
    * latest window says and how far a change has come. Hysteresis keeps a state until enough
    * disjoint windows agree; the reasons must say so rather than dress today's numbers as its cause.
    */
-  private List<String> keptReasons(RunState state, WindowStats w) {
-    RunEvent entered = lastStateChange();
+  private List<String> keptReasons(RunState state, RunEvent entered, WindowStats w) {
     List<String> why = new ArrayList<>();
     why.add(Reasons.f("%s since step %d, on this evidence:", state.label(), entered.step()));
     why.addAll(entered.why());

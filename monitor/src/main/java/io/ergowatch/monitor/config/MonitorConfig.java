@@ -42,6 +42,7 @@ public record MonitorConfig(
 
   /** Where the data directory is unless configured: relative to the working directory. */
   static final Path DEFAULT_DATA_DIR = Path.of("ergowatch-data");
+  static final String DEFAULT_HTTP_HOST = "0.0.0.0";
   static final int DEFAULT_HTTP_PORT = 9479;
 
   /**
@@ -54,7 +55,7 @@ public record MonitorConfig(
     IngestSettings in = IngestSettings.defaults();
     PipelineSettings p = PipelineSettings.defaults();
     StoreSettings st = StoreSettings.defaults(DEFAULT_DATA_DIR);
-    return new MonitorConfig(in.host(), in.port(), in.host(), DEFAULT_HTTP_PORT, st.dataDir(),
+    return new MonitorConfig(in.host(), in.port(), DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, st.dataDir(),
         p.silenceTimeout(), p.retention(), in.maxFrame(), in.ackInterval(), in.idleTimeout(), p.rankGrace(),
         p.lanes(), in.drainTimeout(), st.fsync(), st.fsyncInterval(), st.segmentBytes(), st.retention(),
         st.retentionBytes(), null, null, "", in.limits(), p.analytics());
