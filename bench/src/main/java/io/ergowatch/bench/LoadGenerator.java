@@ -64,40 +64,91 @@ public final class LoadGenerator {
     }
     boolean probe = probeMode.equals("metrics") || probeMode.equals("true");
     boolean histogram = probeMode.equals("histogram");
-    System.out.printf("target=%s connections=%d records/conn=%d values=%d batch=%d rate=%s%n",
-        target, connections, records, values, batch, rate > 0 ? String.format("%.0f/s", rate) : "max");
-    if (target.equals("bare")) {
-      try (BareNettyServer bare = new BareNettyServer()) {
-        Result r = drive(bare.port(), false, connections, records, values, batch, rate,
-            () -> bare.steps.sum(), null, warmup);
-        r.print();
-      }
-    } else {
-      Map<String, String> flags = new HashMap<>(Map.of("ingest-host", "127.0.0.1", "http-host", "127.0.0.1",
-          "ingest-port", "0", "http-port", "0", "data-dir", Files.createTempDirectory("ergowatch-load").toString()));
-      if (a.containsKey("fsync")) {
-        flags.put("fsync", a.get("fsync")); // batch (the monitor's default), interval or none
-      }
-      try (Monitor m = Monitor.start(ConfigLoader.load(null, Map.of(), flags))) {
-        String metrics = "http://127.0.0.1:" + m.httpPort() + "/metrics";
-        LagWindow lag = histogram ? new LagWindow(metrics, warmup) : null;
-        Result r = drive(m.ingestPort(), true, connections, records, values, batch, rate, m.pipeline()::recordsApplied,
-            probe ? metrics : null, warmup);
-        r.print();
-        if (lag != null) {
-          lag.finish();
-        }
+    List<String> targets = List.of(target.split(","));
+    int repeats = Integer.parseInt(a.getOrDefault("repeats", "1"));
+    for (String t : targets) {
+      if (!List.of("bare", "monitor").contains(t)) {
+        throw new IllegalArgumentException("--target is a comma-separated list of bare and monitor, got " + t);
       }
     }
+    System.out.printf("targets=%s repeats=%d connections=%d records/conn=%d values=%d batch=%d rate=%s warmup=%.1fs%n",
+        targets, repeats, connections, records, values, batch, rate > 0 ? String.format("%.0f/s", rate) : "max", warmup);
+    Map<String, List<Double>> rates = new HashMap<>();
+    for (int rep = 0; rep < repeats; rep++) {
+      for (String t : targets) { // interleaved: each repeat runs every target once, in the same process
+        Result r = t.equals("bare") ? runBare(connections, records, values, batch, rate, warmup)
+            : runMonitor(a, connections, records, values, batch, rate, warmup, probe, histogram);
+        System.out.print(t + ": ");
+        r.print();
+        rates.computeIfAbsent(t, x -> new ArrayList<>()).add(r.steadyRate());
+      }
+    }
+    if (targets.size() > 1 || repeats > 1) {
+      summary(targets, rates);
+    }
+  }
+
+  private static Result runBare(int connections, int records, int values, int batch, double rate, double warmup)
+      throws Exception {
+    try (BareNettyServer bare = new BareNettyServer()) {
+      return drive(bare.port(), false, connections, records, values, batch, rate, () -> bare.steps.sum(), null, warmup);
+    }
+  }
+
+  private static Result runMonitor(Map<String, String> a, int connections, int records, int values, int batch,
+      double rate, double warmup, boolean probe, boolean histogram) throws Exception {
+    Map<String, String> flags = new HashMap<>(Map.of("ingest-host", "127.0.0.1", "http-host", "127.0.0.1",
+        "ingest-port", "0", "http-port", "0", "data-dir", Files.createTempDirectory("ergowatch-load").toString()));
+    if (a.containsKey("fsync")) {
+      flags.put("fsync", a.get("fsync")); // batch (the monitor's default), interval or none
+    }
+    try (Monitor m = Monitor.start(ConfigLoader.load(null, Map.of(), flags))) {
+      String metrics = "http://127.0.0.1:" + m.httpPort() + "/metrics";
+      LagWindow lag = histogram ? new LagWindow(metrics, warmup) : null;
+      Result r = drive(m.ingestPort(), true, connections, records, values, batch, rate, m.pipeline()::recordsApplied,
+          probe ? metrics : null, warmup);
+      if (lag != null) {
+        lag.finish();
+      }
+      return r;
+    }
+  }
+
+  /** Medians over the repeats of the steady-state rate, and each target's against bare's. */
+  private static void summary(List<String> targets, Map<String, List<Double>> rates) {
+    Double bare = rates.containsKey("bare") ? median(rates.get("bare")) : null;
+    System.out.println("| target | records/s after the warm-up, median (min-max) | against bare |");
+    System.out.println("|---|---|---|");
+    for (String t : targets) {
+      List<Double> r = rates.get(t);
+      double med = median(r);
+      System.out.printf("| %s | %.2f M (%.2f-%.2f, %d runs) | %s |%n", t, med / 1e6, r.stream().mapToDouble(x -> x).min()
+          .orElse(0) / 1e6, r.stream().mapToDouble(x -> x).max().orElse(0) / 1e6, r.size(),
+          bare == null || t.equals("bare") ? "-" : String.format("%.0f%%", 100 * med / bare));
+    }
+  }
+
+  private static double median(List<Double> xs) {
+    double[] v = xs.stream().mapToDouble(x -> x).sorted().toArray();
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
   interface Counter {
     long count() throws Exception;
   }
 
-  record Result(long records, double seconds, long[] latencyNanos) {
+  /**
+   * @param steadyRecords records ingested after the warm-up (JIT, first windows), in
+   *     {@code steadySeconds}; the whole run when it ended before the warm-up did
+   */
+  record Result(long records, double seconds, long steadyRecords, double steadySeconds, long[] latencyNanos) {
+    double steadyRate() {
+      return steadyRecords / steadySeconds;
+    }
+
     void print() {
-      System.out.printf("ingested %d records in %.2f s: %.0f records/s%n", records, seconds, records / seconds);
+      System.out.printf("ingested %d records in %.2f s: %.0f records/s; after the warm-up %.0f records/s%n", records,
+          seconds, records / seconds, steadyRate());
       if (latencyNanos != null && latencyNanos.length > 0) {
         Arrays.sort(latencyNanos);
         System.out.printf("send -> visible on /metrics (%d samples after the warm-up): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
@@ -142,10 +193,22 @@ public final class LoadGenerator {
     }
     long expected = (long) connections * records;
     long seen = 0;
+    long warmupEnd = start + (long) (warmupSeconds * 1e9);
+    long markTime = -1;
+    long markCount = 0;
     while ((seen = counter.count()) < expected && failures.isEmpty()) {
+      if (markTime < 0 && System.nanoTime() >= warmupEnd) {
+        markTime = System.nanoTime();
+        markCount = seen;
+      }
       Thread.sleep(5);
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
+    long end = System.nanoTime();
+    double seconds = (end - start) / 1e9;
+    if (markTime < 0) {
+      markTime = start;
+      markCount = 0;
+    }
     done.set(true);
     for (Thread t : senders) {
       t.join(30_000);
@@ -156,7 +219,7 @@ public final class LoadGenerator {
     if (seen != expected) {
       throw new IllegalStateException("ingested " + seen + " records, expected " + expected);
     }
-    return new Result(seen, seconds, latencies.stream().mapToLong(Long::longValue).toArray());
+    return new Result(seen, seconds, seen - markCount, (end - markTime) / 1e9, latencies.stream().mapToLong(Long::longValue).toArray());
   }
 
   private static void send(int port, boolean ewp, int conn, int records, int values, int batch, double rate,

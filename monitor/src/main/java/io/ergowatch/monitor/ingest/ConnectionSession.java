@@ -2,6 +2,8 @@ package io.ergowatch.monitor.ingest;
 
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.ergowatch.monitor.pipeline.Registration;
+import io.ergowatch.monitor.pipeline.StepBatch;
+import io.ergowatch.protocol.Codec;
 import io.ergowatch.protocol.Ack;
 import io.ergowatch.protocol.Bye;
 import io.ergowatch.protocol.ErrorCode;
@@ -13,6 +15,7 @@ import io.ergowatch.protocol.Hello;
 import io.ergowatch.protocol.Step;
 import io.ergowatch.protocol.Welcome;
 import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -59,37 +62,47 @@ final class ConnectionSession {
     this.settings = settings;
   }
 
-  /** Turns the inbound objects (frame bodies, or a framing error) into the frames to send back. */
+  /**
+   * Turns the inbound objects (batches of frames, or a framing error) into the frames to send
+   * back.
+   */
   Flux<Frame> run(Flux<?> inbound) {
-    Flux<Frame> frames = inbound.map(this::decode).takeUntilOther(drain.asMono());
-    return frames
+    Flux<DecodedFrames> batches = inbound.map(this::decode).takeUntilOther(drain.asMono());
+    return batches
         .switchOnFirst((first, all) -> {
           if (!first.hasValue()) {
             return all.thenMany(Flux.<Frame>empty());
           }
-          Frame f = first.get();
+          DecodedFrames b = first.get();
+          if (b.count == 0) {
+            return Flux.error(b.error);
+          }
+          Frame f = b.frames[0];
           if (!(f instanceof Hello)) {
             return Flux.error(new FrameException(ErrorCode.PROTOCOL_ORDER,
                 "expected HELLO as the first frame, got " + f.type()));
           }
           Hello hello = (Hello) f;
           admit(hello);
-          return pipeline.open(hello, connection).flatMapMany(reg -> stream(reg, all.skip(1)));
+          Flux<DecodedFrames> rest = all.skip(1);
+          DecodedFrames tail = b.afterFirst();
+          Flux<DecodedFrames> after = tail == null ? rest : rest.startWith(tail);
+          return pipeline.open(hello, connection).flatMapMany(reg -> stream(reg, after));
         })
         .onErrorResume(this::reject);
   }
 
-  private Flux<Frame> stream(Registration reg, Flux<Frame> rest) {
+  private Flux<Frame> stream(Registration reg, Flux<DecodedFrames> rest) {
     registration = reg;
     Hello h = reg.hello();
     lastSeq = reg.welcomeAckedSeq();
     nSeries = h.series().size();
     log.info("connected {}: run {} rank {}/{} session {} ({} series), resuming after seq {}",
         peer, h.run(), h.rank(), h.world(), Long.toUnsignedString(h.session(), 16), nSeries, lastSeq);
-    Flux<Step> steps = rest.handle(this::checkInOrder);
+    Flux<StepBatch> steps = rest.handle(this::checkInOrder);
     // ACKs follow durability, not arrival: the record log commits on its own schedule, so the
     // ACK is a tick that reports the durable seq whenever it moved (and once more at the end).
-    Mono<Void> ingested = pipeline.ingest(reg, steps).then().cache();
+    Mono<Void> ingested = pipeline.ingestBatches(reg, steps, FrameBatch.MAX_FRAMES).then().cache();
     Flux<Frame> ticks = Flux.interval(settings.ackInterval())
         .map(t -> reg.ackedSeq())
         .distinctUntilChanged()
@@ -130,56 +143,149 @@ final class ConnectionSession {
     return ++rateCount > max;
   }
 
-  private Frame decode(Object o) {
+  /**
+   * Decodes a batch of frames on the event loop; a frame that does not decode ends the batch
+   * with its error after the frames before it (they are still handled, in order).
+   */
+  private DecodedFrames decode(Object o) {
     if (o instanceof FrameException) {
-      throw (FrameException) o;
+      return new DecodedFrames(new Frame[0], 0, (FrameException) o, null, null);
     }
-    ByteBuf body = (ByteBuf) o;
-    Frame f = decoder.decode(body.nioBuffer());
-    metrics.frame(f.type());
-    return f;
+    FrameBatch batch = (FrameBatch) o;
+    ByteBuf buf = batch.content();
+    // One copy of the batch's bytes: the run's log stores the frames as received, so the lane
+    // does not encode them again (the buffer itself is released when this method returns).
+    byte[] raw = new byte[buf.readableBytes()];
+    buf.getBytes(buf.readerIndex(), raw);
+    ByteBuffer all = ByteBuffer.wrap(raw);
+    int n = batch.frames();
+    Frame[] frames = new Frame[n];
+    int[] starts = new int[n];
+    int pos = 0;
+    for (int i = 0; i < n; i++) {
+      int length = all.getInt(pos);
+      all.limit(pos + Codec.LENGTH_BYTES + length).position(pos + Codec.LENGTH_BYTES);
+      try {
+        frames[i] = decoder.decode(all);
+      } catch (FrameException e) {
+        return new DecodedFrames(frames, i, e, raw, starts);
+      }
+      metrics.frame(frames[i].type());
+      starts[i] = pos;
+      pos += Codec.LENGTH_BYTES + length;
+      all.limit(raw.length);
+    }
+    return new DecodedFrames(frames, n, null, raw, starts);
   }
 
-  /** Connection-level rules after HELLO: series ids, seq order, frame types. */
-  private void checkInOrder(Frame f, SynchronousSink<Step> sink) {
-    switch (f.type()) {
-      case STEP:
-        Step s = (Step) f;
-        int max = s.maxSeriesId();
-        if (max >= nSeries) {
-          sink.error(new FrameException(ErrorCode.BAD_FRAME, "STEP seq " + s.seq() + " names series id " + max
-              + " but HELLO declared " + nSeries + " series (ids 0.." + (nSeries - 1) + ")"));
+  /** Frames decoded from one batch, and the error that ended it early, if one did. */
+  private static final class DecodedFrames {
+    final Frame[] frames;
+    final int count;
+    final FrameException error;
+    /** The bytes the frames came from, and where each frame starts in them. */
+    final byte[] raw;
+    final int[] starts;
+    private int from;
+
+    DecodedFrames(Frame[] frames, int count, FrameException error, byte[] raw, int[] starts) {
+      this.frames = frames;
+      this.count = count;
+      this.error = error;
+      this.raw = raw;
+      this.starts = starts;
+    }
+
+    /** The same batch without its first frame (HELLO); null when nothing follows it. */
+    DecodedFrames afterFirst() {
+      if (count <= 1 && error == null) {
+        return null;
+      }
+      DecodedFrames tail = new DecodedFrames(frames, count, error, raw, starts);
+      tail.from = 1;
+      return tail;
+    }
+  }
+
+  /**
+   * Connection-level rules after HELLO, frame by frame: series ids, seq order, frame types. The
+   * STEPs that pass go on as one batch; a frame that breaks a rule ends the stream with its
+   * error after the batch of the STEPs before it.
+   */
+  private void checkInOrder(DecodedFrames in, SynchronousSink<StepBatch> sink) {
+    StepBatch out = null;
+    for (int i = in.from; i < in.count; i++) {
+      Frame f = in.frames[i];
+      switch (f.type()) {
+        case STEP:
+          Step s = (Step) f;
+          FrameException broken = checkStep(s);
+          if (broken != null) {
+            end(sink, out, broken);
+            return;
+          }
+          if (s.seq() <= lastSeq) {
+            pipeline.countDuplicate(); // a resend: silently dropped
+            break;
+          }
+          lastSeq = s.seq();
+          if (out == null) {
+            out = new StepBatch(in.count - i, in.raw);
+          }
+          out.add(s, in.starts[i]);
+          break;
+        case HEARTBEAT:
+          break;
+        case BYE:
+          bye = (Bye) f;
+          end(sink, out, null);
           return;
-        }
-        if (s.seq() <= lastSeq) {
-          pipeline.countDuplicate(); // a resend: silently dropped
+        case HELLO:
+          end(sink, out, new FrameException(ErrorCode.PROTOCOL_ORDER, "a second HELLO on one connection"));
           return;
-        }
-        if (overRate()) {
-          sink.error(new FrameException(ErrorCode.OVERLOADED, "more than " + settings.limits().maxRecordsPerSecond()
-              + " records in one second on this connection (max-records-per-second); slow down or batch steps"));
+        default:
+          end(sink, out, new FrameException(ErrorCode.PROTOCOL_ORDER,
+              f.type() + " is a monitor-to-agent frame; agents may not send it"));
           return;
-        }
-        if (s.seq() != lastSeq + 1) {
-          sink.error(new FrameException(ErrorCode.PROTOCOL_ORDER, "seq " + s.seq() + " after " + lastSeq
-              + ": seq must grow by exactly 1 per STEP (records " + (lastSeq + 1) + ".." + (s.seq() - 1) + " missing)"));
-          return;
-        }
-        lastSeq = s.seq();
-        sink.next(s);
-        return;
-      case HEARTBEAT:
-        return;
-      case BYE:
-        bye = (Bye) f;
-        sink.complete();
-        return;
-      case HELLO:
-        sink.error(new FrameException(ErrorCode.PROTOCOL_ORDER, "a second HELLO on one connection"));
-        return;
-      default:
-        sink.error(new FrameException(ErrorCode.PROTOCOL_ORDER,
-            f.type() + " is a monitor-to-agent frame; agents may not send it"));
+      }
+    }
+    if (in.error != null) {
+      end(sink, out, in.error);
+    } else if (out != null) {
+      sink.next(out);
+    }
+  }
+
+  /** The error a STEP's ids, seq or rate deserve; null when it may go on (or is a resend). */
+  private FrameException checkStep(Step s) {
+    int max = s.maxSeriesId();
+    if (max >= nSeries) {
+      return new FrameException(ErrorCode.BAD_FRAME, "STEP seq " + s.seq() + " names series id " + max
+          + " but HELLO declared " + nSeries + " series (ids 0.." + (nSeries - 1) + ")");
+    }
+    if (s.seq() <= lastSeq) {
+      return null;
+    }
+    if (overRate()) {
+      return new FrameException(ErrorCode.OVERLOADED, "more than " + settings.limits().maxRecordsPerSecond()
+          + " records in one second on this connection (max-records-per-second); slow down or batch steps");
+    }
+    if (s.seq() != lastSeq + 1) {
+      return new FrameException(ErrorCode.PROTOCOL_ORDER, "seq " + s.seq() + " after " + lastSeq
+          + ": seq must grow by exactly 1 per STEP (records " + (lastSeq + 1) + ".." + (s.seq() - 1) + " missing)");
+    }
+    return null;
+  }
+
+  /** Hands on the STEPs checked so far, then completes (BYE, error null) or fails. */
+  private static void end(SynchronousSink<StepBatch> sink, StepBatch checked, FrameException error) {
+    if (checked != null) {
+      sink.next(checked);
+    }
+    if (error == null) {
+      sink.complete();
+    } else {
+      sink.error(error);
     }
   }
 

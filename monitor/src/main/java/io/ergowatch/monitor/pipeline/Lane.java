@@ -151,7 +151,7 @@ final class Lane implements AutoCloseable {
           return;
         }
         if (f instanceof Step s) {
-          apply(r, holder[0], s, false);
+          replayed(r, holder[0], s);
           steps[0]++;
         } else if (f instanceof io.ergowatch.protocol.Bye b) {
           pipeline.applyBye(r, b);
@@ -183,13 +183,24 @@ final class Lane implements AutoCloseable {
     return steps[0];
   }
 
-  /** Applies one STEP of a connection: dedup by seq, rank assembly, analytics. */
-  void apply(Registration r, RunEntry e, Step s) {
-    apply(r, e, s, true);
+  /** Applies the STEPs of a connection's batch in order: dedup by seq, rank assembly, analytics. */
+  void apply(Registration r, RunEntry e, StepBatch b) {
+    for (int i = 0, n = b.count(); i < n; i++) {
+      apply(r, e, b.get(i), b, i);
+    }
   }
 
-  /** As {@link #apply(Registration, RunEntry, Step)}; {@code live} false when replaying the log. */
-  void apply(Registration r, RunEntry e, Step s, boolean live) {
+  /** One STEP, replayed from the log: recorded already, so not appended again. */
+  void replayed(Registration r, RunEntry e, Step s) {
+    apply(r, e, s, null, -1);
+  }
+
+  /**
+   * One STEP, live from a connection (from {@code batch}, at {@code index}) or, with a null
+   * batch, replayed from the log.
+   */
+  private void apply(Registration r, RunEntry e, Step s, StepBatch batch, int index) {
+    boolean live = batch != null;
     Source src = r.source;
     long seq = s.seq();
     if (seq <= src.recordedSeq) {
@@ -205,7 +216,12 @@ final class Lane implements AutoCloseable {
     APPLIED.setOpaque(this, applied + 1);
     if (live) {
       if (e.log != null) {
-        e.log.append(src.rank, src.session, s);
+        byte[] received = batch.frames();
+        if (received != null) {
+          e.log.append(src.rank, src.session, received, batch.offset(index), batch.frameLength(index));
+        } else {
+          e.log.append(src.rank, src.session, s);
+        }
       }
       appended(e);
     }

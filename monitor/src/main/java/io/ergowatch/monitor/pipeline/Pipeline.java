@@ -37,6 +37,7 @@ import reactor.core.publisher.Mono;
  * Pipeline p = new Pipeline(PipelineSettings.defaults(), () -> System.currentTimeMillis() * 1_000_000);
  * Registration reg = p.open(hello, connection).block();
  * p.ingest(reg, steps).sample(Duration.ofMillis(100)).map(s -> new Ack(reg.ackedSeq()));
+ * p.ingestBatches(reg, batches, 64).then(); // a connection hands over what each read held
  * }</pre>
  */
 public final class Pipeline implements AutoCloseable {
@@ -182,9 +183,23 @@ public final class Pipeline implements AutoCloseable {
    * It requests at most {@code prefetch} STEPs ahead of the lane.
    */
   public Flux<Step> ingest(Registration reg, Flux<Step> steps) {
+    return ingest(reg, steps.map(StepBatch::of), settings.prefetch()).map(StepBatch::last);
+  }
+
+  /**
+   * As {@link #ingest(Registration, Flux)} for batches of at most {@code maxBatch} STEPs (what
+   * one read of a connection holds): the hop to the lane costs once per batch. It requests at
+   * most about {@code prefetch} STEPs ahead of the lane ({@code prefetch / maxBatch} batches,
+   * at least one); the returned Flux emits each batch once all of it has been applied.
+   */
+  public Flux<StepBatch> ingestBatches(Registration reg, Flux<StepBatch> batches, int maxBatch) {
+    return ingest(reg, batches, Math.max(1, settings.prefetch() / Math.max(1, maxBatch)));
+  }
+
+  private Flux<StepBatch> ingest(Registration reg, Flux<StepBatch> batches, int prefetchBatches) {
     Lane lane = reg.lane;
     RunEntry e = reg.entry;
-    return steps.publishOn(lane.scheduler, settings.prefetch()).doOnNext(s -> lane.apply(reg, e, s));
+    return batches.publishOn(lane.scheduler, prefetchBatches).doOnNext(b -> lane.apply(reg, e, b));
   }
 
   /** BYE from a connection, after its STEPs have been applied. */

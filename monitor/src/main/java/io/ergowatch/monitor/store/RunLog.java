@@ -296,6 +296,26 @@ public final class RunLog implements AutoCloseable {
   /** Appends an entry for a frame of (rank, session). Buffered: see {@link #flush()}. */
   public void append(int rank, long session, Frame frame) {
     int frameBytes = FrameEncoder.encodedLength(frame);
+    ByteBuffer b = begin(frameBytes, rank, session);
+    FrameEncoder.encode(frame, b);
+    end(b, frameBytes);
+  }
+
+  /**
+   * Appends an entry for a frame of (rank, session) already encoded, length prefix included, in
+   * {@code frame[offset, offset + length)}: the bytes a connection received, copied as they
+   * came (no second encoding). The caller has decoded and checked them.
+   */
+  public void append(int rank, long session, byte[] frame, int offset, int length) {
+    ByteBuffer b = begin(length, rank, session);
+    b.put(frame, offset, length);
+    end(b, length);
+  }
+
+  private int entryStart;
+
+  /** Starts an entry of {@code frameBytes} of frame: a new segment if due, header, rank, session. */
+  private ByteBuffer begin(int frameBytes, int rank, long session) {
     int body = LogEntry.bodyLength(frameBytes);
     int total = LogEntry.HEADER + body;
     try {
@@ -308,35 +328,48 @@ public final class RunLog implements AutoCloseable {
         out.close();
         openSegment(segmentPath(dir, entries));
       }
-      ByteBuffer b = buffer;
-      if (total > buffer.remaining()) {
-        flush();
-        if (total > buffer.capacity()) {
-          b = ByteBuffer.allocate(total); // an entry larger than the buffer: written on its own
-        }
+    } catch (IOException e) {
+      throw failure(e);
+    }
+    ByteBuffer b = buffer;
+    if (total > buffer.remaining()) {
+      flush();
+      if (total > buffer.capacity()) {
+        b = ByteBuffer.allocate(total); // an entry larger than the buffer: written on its own
       }
-      int start = b.position();
-      b.putInt(body);
-      b.putInt(0);
-      int bodyStart = b.position();
-      b.put(LogEntry.KIND_FRAME);
-      b.putInt(rank);
-      b.putLong(session);
-      FrameEncoder.encode(frame, b);
-      crc.reset();
-      crc.update(b.array(), bodyStart, body);
-      b.putInt(start + 4, (int) crc.getValue());
+    }
+    entryStart = b.position();
+    b.putInt(body);
+    b.putInt(0);
+    b.put(LogEntry.KIND_FRAME);
+    b.putInt(rank);
+    b.putLong(session);
+    return b;
+  }
+
+  /** Ends the entry begun in {@code b}: its CRC, and the write of an entry too large to buffer. */
+  private void end(ByteBuffer b, int frameBytes) {
+    int body = LogEntry.bodyLength(frameBytes);
+    int bodyStart = entryStart + LogEntry.HEADER;
+    crc.reset();
+    crc.update(b.array(), bodyStart, body);
+    b.putInt(entryStart + 4, (int) crc.getValue());
+    try {
       if (b != buffer) {
         out.write(b.array(), 0, b.position());
         segmentSize += b.position();
       }
-      entries++;
-      totalBytes += total;
-      dirty = true;
-      unforced = true;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to the record log in " + dir + ": " + e.getMessage(), e);
+      throw failure(e);
     }
+    entries++;
+    totalBytes += LogEntry.HEADER + body;
+    dirty = true;
+    unforced = true;
+  }
+
+  private UncheckedIOException failure(IOException e) {
+    return new UncheckedIOException("cannot append to the record log in " + dir + ": " + e.getMessage(), e);
   }
 
   /** Hands buffered entries to the OS (they survive a process crash). */

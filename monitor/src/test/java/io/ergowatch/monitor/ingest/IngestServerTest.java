@@ -101,6 +101,41 @@ class IngestServerTest {
   }
 
   @Test
+  void framesPipelinedInOneWriteAreAllHandledInOrder() throws Exception {
+    // HELLO, 200 STEPs (more than one batch of 64) and BYE in a single write, before WELCOME.
+    java.util.List<Frame> frames = new java.util.ArrayList<>();
+    frames.add(hello("pipelined", "loss"));
+    for (int i = 1; i <= 200; i++) {
+      frames.add(step(i, 1.0 / i));
+    }
+    frames.add(new Bye(Bye.Status.COMPLETED, ""));
+    try (RawClient c = new RawClient(monitor.ingestPort())) {
+      c.send(frames.toArray(new Frame[0]));
+      assertThat(c.read()).isInstanceOf(Welcome.class);
+      assertThat(lastAck(c)).isEqualTo(200);
+    }
+    assertThat(monitor.run("pipelined").orElseThrow().steps()).isEqualTo(200);
+  }
+
+  @Test
+  void aFrameThatDoesNotDecodeMidBatchKeepsTheStepsBeforeIt() throws Exception {
+    try (RawClient c = new RawClient(monitor.ingestPort())) {
+      c.send(hello("mid-batch", "loss", "lr"));
+      c.read();
+      byte[] good = io.ergowatch.protocol.FrameEncoder.encodeAll(java.util.List.of(step(1, 1), step(2, 1), step(3, 1)));
+      // A STEP whose count promises two values but carries one: it cannot decode.
+      byte[] bad = io.ergowatch.protocol.FrameEncoder.encode(Step.of(4, 4, 0, new int[] {0}, new double[] {1}));
+      java.nio.ByteBuffer.wrap(bad).putShort(4 + 1 + 24, (short) 2);
+      byte[] all = java.util.Arrays.copyOf(good, good.length + bad.length);
+      System.arraycopy(bad, 0, all, good.length, bad.length);
+      c.sendBytes(all);
+      assertThat(expectError(c, ErrorCode.BAD_FRAME).message()).isEqualTo("STEP count 2 needs 20 bytes of values, only 10 follow");
+    }
+    TestMonitor.await("3 records", Duration.ofSeconds(5),
+        () -> monitor.run("mid-batch").map(r -> r.steps() == 3).orElse(false));
+  }
+
+  @Test
   void welcomeTellsAReconnectingAgentWhereToResume() throws Exception {
     try (RawClient c = new RawClient(monitor.ingestPort())) {
       c.send(hello("resume", "loss"));

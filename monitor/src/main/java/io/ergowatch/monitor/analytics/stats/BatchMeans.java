@@ -36,19 +36,28 @@ public final class BatchMeans {
   private double batchSum;
   private long count;
   private double sum;
-  private double welfordMean;
-  private double welfordM2;
+  // The spread of the values (for "all equal" and τ's Var(x)) from sums of the values shifted
+  // by the first one: no division per value, unlike Welford's update (which cost 40% of this
+  // method per record), and, shifted, no cancellation unless the values wander many of their
+  // standard deviations from where they started.
+  private double shift;
+  private double shiftedSum;
+  private double shiftedSumSq;
+  private boolean varied;
 
   /** Creates an empty estimator (batch size 1). */
   public BatchMeans() {}
 
   /** Feeds one value. */
   public void accept(double x) {
-    count++;
+    if (count++ == 0) {
+      shift = x;
+    }
     sum += x;
-    double delta = x - welfordMean;
-    welfordMean += delta / count;
-    welfordM2 += delta * (x - welfordMean);
+    double d = x - shift;
+    shiftedSum += d;
+    shiftedSumSq += d * d;
+    varied |= d != 0; // NaN != 0 too: a NaN is "varied", and its NaN reaches the sums
     batchSum += x;
     if (++inBatch == batchSize) {
       batchMeans[batches++] = batchSum / batchSize;
@@ -83,11 +92,11 @@ public final class BatchMeans {
     if (batches < MIN_BATCHES) {
       return Double.NaN;
     }
-    if (welfordM2 == 0) {
+    if (!varied) {
       return 0.0;
     }
-    if (Double.isNaN(welfordM2)) {
-      return Double.NaN; // a NaN still in the incomplete batch
+    if (!Double.isFinite(shiftedSum)) {
+      return Double.NaN; // a NaN or an infinity, maybe still in the incomplete batch
     }
     return Math.sqrt(batchMeanVariance() / batches);
   }
@@ -101,10 +110,10 @@ public final class BatchMeans {
     if (batches < MIN_BATCHES) {
       return Double.NaN;
     }
-    if (welfordM2 == 0) {
+    if (!varied) {
       return 1.0;
     }
-    double variance = welfordM2 / (count - 1);
+    double variance = Math.max(0, shiftedSumSq - shiftedSum * (shiftedSum / count)) / (count - 1);
     return Math.max(1.0, batchSize * batchMeanVariance() / variance);
   }
 
@@ -126,8 +135,10 @@ public final class BatchMeans {
     batchSum = 0;
     count = 0;
     sum = 0;
-    welfordMean = 0;
-    welfordM2 = 0;
+    shift = 0;
+    shiftedSum = 0;
+    shiftedSumSq = 0;
+    varied = false;
   }
 
   private double batchMeanVariance() {

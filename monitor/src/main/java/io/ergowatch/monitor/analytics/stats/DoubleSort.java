@@ -6,15 +6,23 @@ package io.ergowatch.monitor.analytics.stats;
  * <p>Why not {@link java.util.Arrays#sort(double[], int, int)}: since JDK 14 it may allocate a
  * work buffer (it merges pre-sorted runs), and the routines of this package promise no
  * allocation on their hot path. Both methods here are introspective: quicksort/quickselect with a
- * three-way (Dijkstra) partition, so runs of ties cost one pass, a median-of-three pivot, and a
- * heapsort fallback once the partition depth exceeds {@code 2·log2(n)}, which bounds the worst
- * case by O(n log n) on any input (adversarial orders included), deterministically.
+ * Hoare partition (two pointers that stop on keys equal to the pivot, so ties split evenly and
+ * each pass swaps only misplaced pairs), a median-of-three pivot (Tukey's ninther on long
+ * ranges, so that sorted, reversed and sawtooth windows split near the middle), and a heapsort
+ * fallback once the partition depth exceeds {@code 2·log2(n)}, which bounds the worst case by
+ * O(n log n) on any input (adversarial orders included), deterministically.
+ *
+ * <p>Why not a three-way (Dijkstra) partition, as before: it swaps every element above the
+ * pivot, and on a reversed run (a falling loss window) its swaps scramble the range into a
+ * pattern on which median-of-three keeps choosing poor pivots until the heapsort fallback;
+ * the median of a 16 384-loss window took 20–40 ns per value (bench/README.md).
  *
  * <p>NaN-free input is required for a sorted result; with a NaN the methods still terminate, in
  * the same time bounds, but the order they leave is unspecified.
  */
 final class DoubleSort {
   private static final int INSERTION_THRESHOLD = 24;
+  private static final int NINTHER_THRESHOLD = 128;
 
   private DoubleSort() {}
 
@@ -40,15 +48,11 @@ final class DoubleSort {
         heapsort(a, lo, hi + 1);
         return a[k];
       }
-      long bounds = partition(a, lo, hi);
-      int lt = (int) (bounds >>> 32);
-      int gt = (int) bounds;
-      if (k < lt) {
-        hi = lt - 1;
-      } else if (k > gt) {
-        lo = gt + 1;
+      int j = partition(a, lo, hi);
+      if (k <= j) {
+        hi = j;
       } else {
-        return a[k];
+        lo = j + 1;
       }
     }
     insertionSort(a, lo, hi);
@@ -65,42 +69,54 @@ final class DoubleSort {
         heapsort(a, lo, hi + 1);
         return;
       }
-      long bounds = partition(a, lo, hi);
-      int lt = (int) (bounds >>> 32);
-      int gt = (int) bounds;
+      int j = partition(a, lo, hi);
       // Recurse into the smaller side, loop on the larger: the stack stays O(log n).
-      if (lt - lo < hi - gt) {
-        introsort(a, lo, lt - 1, depth);
-        lo = gt + 1;
+      if (j - lo < hi - j) {
+        introsort(a, lo, j, depth);
+        lo = j + 1;
       } else {
-        introsort(a, gt + 1, hi, depth);
-        hi = lt - 1;
+        introsort(a, j + 1, hi, depth);
+        hi = j;
       }
     }
     insertionSort(a, lo, hi);
   }
 
   /**
-   * Three-way partition of {@code a[lo..hi]} around a median-of-three pivot. Afterwards
-   * a[lo..lt) < pivot, a[lt..gt] == pivot (never empty: the pivot is one of the values) and
-   * a(gt..hi] > pivot; returns lt and gt packed as {@code lt << 32 | gt}, so nothing is allocated.
+   * Hoare partition of {@code a[lo..hi]} ({@code hi - lo >= 2}): afterwards every value of
+   * a[lo..j] is {@code <=} the pivot and every value of a(j..hi] is {@code >=} it, with
+   * {@code lo <= j < hi}, so both sides shrink. The pivot is moved to the middle first: the
+   * scan from the left then stops at it, and a pivot at the floor middle never leaves the right
+   * side empty.
    */
-  private static long partition(double[] a, int lo, int hi) {
-    double pivot = medianOfThree(a[lo], a[(lo + hi) >>> 1], a[hi]);
-    int lt = lo;
-    int i = lo;
-    int gt = hi;
-    while (i <= gt) {
-      double v = a[i];
-      if (v < pivot) {
-        swap(a, lt++, i++);
-      } else if (v > pivot) {
-        swap(a, i, gt--);
-      } else {
+  private static int partition(double[] a, int lo, int hi) {
+    int mid = (lo + hi) >>> 1;
+    int p = hi - lo >= NINTHER_THRESHOLD ? ninther(a, lo, mid, hi) : medianOfThree(a, lo, mid, hi);
+    swap(a, p, mid);
+    double pivot = a[mid];
+    int i = lo - 1;
+    int j = hi + 1;
+    while (true) {
+      do {
         i++;
+      } while (a[i] < pivot);
+      do {
+        j--;
+      } while (a[j] > pivot);
+      if (i >= j) {
+        return j;
       }
+      swap(a, i, j);
     }
-    return ((long) lt << 32) | (gt & 0xFFFF_FFFFL);
+  }
+
+  /** Index of the median of the medians of three spread-out triples (Tukey's ninther). */
+  private static int ninther(double[] a, int lo, int mid, int hi) {
+    int step = (hi - lo) / 8;
+    int m1 = medianOfThree(a, lo, lo + step, lo + 2 * step);
+    int m2 = medianOfThree(a, mid - step, mid, mid + step);
+    int m3 = medianOfThree(a, hi - 2 * step, hi - step, hi);
+    return medianOfThree(a, m1, m2, m3);
   }
 
   /** Sorts {@code a[lo..hi]} (inclusive). */
@@ -148,11 +164,15 @@ final class DoubleSort {
     a[base + i] = v;
   }
 
-  private static double medianOfThree(double x, double y, double z) {
+  /** Index of the median of a[i], a[j], a[k]. */
+  private static int medianOfThree(double[] a, int i, int j, int k) {
+    double x = a[i];
+    double y = a[j];
+    double z = a[k];
     if (x < y) {
-      return y < z ? y : (x < z ? z : x);
+      return y < z ? j : (x < z ? k : i);
     }
-    return x < z ? x : (y < z ? z : y);
+    return x < z ? i : (y < z ? k : j);
   }
 
   private static void swap(double[] a, int i, int j) {
