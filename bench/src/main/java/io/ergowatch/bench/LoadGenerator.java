@@ -133,6 +133,45 @@ public final class LoadGenerator {
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
+  /**
+   * Bytes allocated by the server's threads (everything in this process but the generator's own
+   * senders, ACK readers, probes and main), from the JVM's per-thread allocation counters.
+   */
+  static final class ServerAllocation {
+    private static final List<String> GENERATOR = List.of("sender-", "acks-", "probe", "lag-window", "main");
+    private final com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    private final Map<Long, Long> atStart = new HashMap<>();
+
+    ServerAllocation() {
+      for (Map.Entry<Long, Long> e : serverThreads().entrySet()) {
+        atStart.put(e.getKey(), e.getValue());
+      }
+    }
+
+    long bytesSinceStart() {
+      long total = 0;
+      for (Map.Entry<Long, Long> e : serverThreads().entrySet()) {
+        total += e.getValue() - atStart.getOrDefault(e.getKey(), 0L);
+      }
+      return total;
+    }
+
+    private Map<Long, Long> serverThreads() {
+      Map<Long, Long> out = new HashMap<>();
+      for (Thread t : Thread.getAllStackTraces().keySet()) {
+        String name = t.getName();
+        if (GENERATOR.stream().noneMatch(name::startsWith)) {
+          long bytes = threads.getThreadAllocatedBytes(t.getId());
+          if (bytes >= 0) {
+            out.put(t.getId(), bytes);
+          }
+        }
+      }
+      return out;
+    }
+  }
+
   interface Counter {
     long count() throws Exception;
   }
@@ -141,14 +180,16 @@ public final class LoadGenerator {
    * @param steadyRecords records ingested after the warm-up (JIT, first windows), in
    *     {@code steadySeconds}; the whole run when it ended before the warm-up did
    */
-  record Result(long records, double seconds, long steadyRecords, double steadySeconds, long[] latencyNanos) {
+  record Result(long records, double seconds, long steadyRecords, double steadySeconds, double serverBytesPerRecord,
+      long[] latencyNanos) {
     double steadyRate() {
       return steadyRecords / steadySeconds;
     }
 
     void print() {
-      System.out.printf("ingested %d records in %.2f s: %.0f records/s; after the warm-up %.0f records/s%n", records,
-          seconds, records / seconds, steadyRate());
+      System.out.printf("ingested %d records in %.2f s: %.0f records/s; after the warm-up %.0f records/s;"
+          + " server threads allocated %.0f B per record%n", records, seconds, records / seconds, steadyRate(),
+          serverBytesPerRecord);
       if (latencyNanos != null && latencyNanos.length > 0) {
         Arrays.sort(latencyNanos);
         System.out.printf("send -> visible on /metrics (%d samples after the warm-up): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
@@ -172,6 +213,7 @@ public final class LoadGenerator {
       probe = new Thread(() -> probe(metricsUrl, sendTimes, done, latencies, notBefore), "probe");
       probe.setDaemon(true);
     }
+    ServerAllocation allocation = new ServerAllocation();
     List<Thread> senders = new ArrayList<>();
     ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
     double perConnRate = rate > 0 ? rate / connections : 0;
@@ -219,7 +261,8 @@ public final class LoadGenerator {
     if (seen != expected) {
       throw new IllegalStateException("ingested " + seen + " records, expected " + expected);
     }
-    return new Result(seen, seconds, seen - markCount, (end - markTime) / 1e9, latencies.stream().mapToLong(Long::longValue).toArray());
+    return new Result(seen, seconds, seen - markCount, (end - markTime) / 1e9, allocation.bytesSinceStart() / (double) seen,
+        latencies.stream().mapToLong(Long::longValue).toArray());
   }
 
   private static void send(int port, boolean ewp, int conn, int records, int values, int batch, double rate,
@@ -250,6 +293,7 @@ public final class LoadGenerator {
             // closed
           }
         });
+        acks.setName("acks-" + conn);
         acks.setDaemon(true);
         acks.start();
       }

@@ -161,10 +161,12 @@ public final class FrameDecoder {
       }
       b.position(b.position() + count * Codec.STEP_ENTRY_BYTES);
     } else {
-      for (int i = 0; i < count; i++) {
-        ids[i] = b.getShort() & 0xFFFF;
-        values[i] = b.getDouble();
+      int at = b.position();
+      for (int i = 0; i < count; i++, at += Codec.STEP_ENTRY_BYTES) {
+        ids[i] = b.getShort(at) & 0xFFFF;
+        values[i] = b.getDouble(at + 2);
       }
+      b.position(at);
     }
     Step.checkIds(ids, count, seenIds);
     return Step.trusted(seq, step, time, ids, values);

@@ -15,6 +15,7 @@ import io.ergowatch.protocol.Hello;
 import io.ergowatch.protocol.Step;
 import io.ergowatch.protocol.Welcome;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,61 +150,74 @@ final class ConnectionSession {
    */
   private DecodedFrames decode(Object o) {
     if (o instanceof FrameException) {
-      return new DecodedFrames(new Frame[0], 0, (FrameException) o, null, null);
+      return new DecodedFrames(new Frame[0], 0, (FrameException) o, null, null, null);
     }
     FrameBatch batch = (FrameBatch) o;
     ByteBuf buf = batch.content();
-    // One copy of the batch's bytes: the run's log stores the frames as received, so the lane
-    // does not encode them again (the buffer itself is released when this method returns).
-    byte[] raw = new byte[buf.readableBytes()];
-    buf.getBytes(buf.readerIndex(), raw);
-    ByteBuffer all = ByteBuffer.wrap(raw);
+    ByteBuffer all = buf.nioBuffer().slice(); // offsets from 0, as in a copy of the readable bytes
+    int end = all.limit();
     int n = batch.frames();
     Frame[] frames = new Frame[n];
     int[] starts = new int[n];
-    int pos = 0;
+    int pos = all.position();
     for (int i = 0; i < n; i++) {
       int length = all.getInt(pos);
       all.limit(pos + Codec.LENGTH_BYTES + length).position(pos + Codec.LENGTH_BYTES);
       try {
         frames[i] = decoder.decode(all);
       } catch (FrameException e) {
-        return new DecodedFrames(frames, i, e, raw, starts);
+        return new DecodedFrames(frames, i, e, buf, all, starts);
       }
       metrics.frame(frames[i].type());
       starts[i] = pos;
       pos += Codec.LENGTH_BYTES + length;
-      all.limit(raw.length);
+      all.limit(end);
     }
-    return new DecodedFrames(frames, n, null, raw, starts);
+    return new DecodedFrames(frames, n, null, buf, all, starts);
   }
 
-  /** Frames decoded from one batch, and the error that ended it early, if one did. */
+  /**
+   * Frames decoded from one batch, and the error that ended it early, if one did; with the
+   * received bytes they came from (valid while the batch is being handled: Reactor Netty frees
+   * them after) and where each frame starts in {@code view}.
+   */
   private static final class DecodedFrames {
     final Frame[] frames;
     final int count;
     final FrameException error;
-    /** The bytes the frames came from, and where each frame starts in them. */
-    final byte[] raw;
+    final ByteBuf buf;
+    final ByteBuffer view;
     final int[] starts;
     private int from;
 
-    DecodedFrames(Frame[] frames, int count, FrameException error, byte[] raw, int[] starts) {
+    DecodedFrames(Frame[] frames, int count, FrameException error, ByteBuf buf, ByteBuffer view, int[] starts) {
       this.frames = frames;
       this.count = count;
       this.error = error;
-      this.raw = raw;
+      this.buf = buf;
+      this.view = view;
       this.starts = starts;
     }
 
-    /** The same batch without its first frame (HELLO); null when nothing follows it. */
+    /**
+     * The same batch without its first frame (HELLO); null when nothing follows it. It is
+     * handled only once the run is registered, after Reactor Netty has freed the received
+     * bytes, so it carries a copy of them (rare: an agent that does not wait for WELCOME).
+     */
     DecodedFrames afterFirst() {
       if (count <= 1 && error == null) {
         return null;
       }
-      DecodedFrames tail = new DecodedFrames(frames, count, error, raw, starts);
+      ByteBuf copy = Unpooled.copiedBuffer(buf);
+      DecodedFrames tail = new DecodedFrames(frames, count, error, copy, copy.nioBuffer().slice(), starts);
       tail.from = 1;
       return tail;
+    }
+
+    /** A batch for the lane that owns a reference to the received bytes until it is applied. */
+    StepBatch stepBatch(int capacity) {
+      buf.retain();
+      return new StepBatch(capacity, view, buf::release);
     }
   }
 
@@ -230,7 +244,7 @@ final class ConnectionSession {
           }
           lastSeq = s.seq();
           if (out == null) {
-            out = new StepBatch(in.count - i, in.raw);
+            out = in.stepBatch(in.count - i);
           }
           out.add(s, in.starts[i]);
           break;

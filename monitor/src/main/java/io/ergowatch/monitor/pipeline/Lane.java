@@ -185,8 +185,12 @@ final class Lane implements AutoCloseable {
 
   /** Applies the STEPs of a connection's batch in order: dedup by seq, rank assembly, analytics. */
   void apply(Registration r, RunEntry e, StepBatch b) {
-    for (int i = 0, n = b.count(); i < n; i++) {
-      apply(r, e, b.get(i), b, i);
+    try {
+      for (int i = 0, n = b.count(); i < n; i++) {
+        apply(r, e, b.get(i), b, i);
+      }
+    } finally {
+      b.release();
     }
   }
 
@@ -216,9 +220,8 @@ final class Lane implements AutoCloseable {
     APPLIED.setOpaque(this, applied + 1);
     if (live) {
       if (e.log != null) {
-        byte[] received = batch.frames();
-        if (received != null) {
-          e.log.append(src.rank, src.session, received, batch.offset(index), batch.frameLength(index));
+        if (batch.hasFrames()) {
+          e.log.append(src.rank, src.session, batch.frame(index));
         } else {
           e.log.append(src.rank, src.session, s);
         }

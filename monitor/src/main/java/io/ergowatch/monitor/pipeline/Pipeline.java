@@ -199,7 +199,9 @@ public final class Pipeline implements AutoCloseable {
   private Flux<StepBatch> ingest(Registration reg, Flux<StepBatch> batches, int prefetchBatches) {
     Lane lane = reg.lane;
     RunEntry e = reg.entry;
-    return batches.publishOn(lane.scheduler, prefetchBatches).doOnNext(b -> lane.apply(reg, e, b));
+    // A batch queued but never applied (the connection went away) frees its bytes on discard.
+    return batches.publishOn(lane.scheduler, prefetchBatches).doOnNext(b -> lane.apply(reg, e, b))
+        .doOnDiscard(StepBatch.class, StepBatch::release);
   }
 
   /** BYE from a connection, after its STEPs have been applied. */

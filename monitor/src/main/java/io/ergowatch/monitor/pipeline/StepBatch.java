@@ -2,32 +2,41 @@ package io.ergowatch.monitor.pipeline;
 
 import io.ergowatch.protocol.Codec;
 import io.ergowatch.protocol.Step;
+import java.nio.ByteBuffer;
 
 /**
  * STEPs of one connection, in seq order, handed to the run's lane together: one queue hop and
  * one lane task per batch instead of per record. Optionally with the bytes they were decoded
- * from, so the record log stores the frames as received instead of encoding them again. Filled
- * by one thread, then read by the lane.
+ * from (the connection's receive buffer, not a copy), so the record log stores the frames as
+ * received instead of encoding them again; those bytes are owned by the batch until
+ * {@link #release()}, which the lane calls once it has applied the batch (and the pipeline
+ * when it discards one unapplied). Filled by one thread, then read by the lane.
  */
 public final class StepBatch {
+  private static final Runnable NOTHING = () -> { };
+
   private final Step[] steps;
-  private final byte[] frames;
+  private final ByteBuffer frames;
   private final int[] offsets;
+  private final Runnable release;
   private int count;
+  private boolean released;
 
   /** A batch without the received bytes (the log encodes each STEP). */
   public StepBatch(int capacity) {
-    this(capacity, null);
+    this(capacity, null, NOTHING);
   }
 
   /**
    * @param frames the bytes the STEPs were decoded from, each frame whole (length prefix
    *     included) at the offset given to {@link #add(Step, int)}; null for none
+   * @param release frees {@code frames}; called once
    */
-  public StepBatch(int capacity, byte[] frames) {
+  public StepBatch(int capacity, ByteBuffer frames, Runnable release) {
     this.steps = new Step[capacity];
     this.frames = frames;
     this.offsets = frames == null ? null : new int[capacity];
+    this.release = release;
   }
 
   /** A batch of one (a connection that sends one frame per write, tests). */
@@ -61,18 +70,26 @@ public final class StepBatch {
     return steps[count - 1];
   }
 
-  /** The received bytes, null when the batch has none. */
-  byte[] frames() {
+  /** True when the batch carries the bytes its STEPs were decoded from. */
+  boolean hasFrames() {
+    return frames != null;
+  }
+
+  /**
+   * STEP {@code i}'s frame as received, length prefix included: the batch's buffer with its
+   * position and limit set around it (one view, reused: read it before asking for the next).
+   */
+  ByteBuffer frame(int i) {
+    int at = offsets[i];
+    frames.limit(at + Codec.stepFrameBytes(steps[i].count())).position(at);
     return frames;
   }
 
-  /** Where STEP {@code i}'s frame starts in {@link #frames()}. */
-  int offset(int i) {
-    return offsets[i];
-  }
-
-  /** Bytes of STEP {@code i}'s frame, length prefix included. */
-  int frameLength(int i) {
-    return Codec.stepFrameBytes(steps[i].count());
+  /** Frees the received bytes; idempotent. */
+  public void release() {
+    if (!released) {
+      released = true;
+      release.run();
+    }
   }
 }

@@ -302,13 +302,14 @@ public final class RunLog implements AutoCloseable {
   }
 
   /**
-   * Appends an entry for a frame of (rank, session) already encoded, length prefix included, in
-   * {@code frame[offset, offset + length)}: the bytes a connection received, copied as they
-   * came (no second encoding). The caller has decoded and checked them.
+   * Appends an entry for a frame of (rank, session) already encoded, length prefix included,
+   * between {@code frame}'s position and limit (consumed): the bytes a connection received,
+   * copied as they came (no second encoding). The caller has decoded and checked them.
    */
-  public void append(int rank, long session, byte[] frame, int offset, int length) {
+  public void append(int rank, long session, ByteBuffer frame) {
+    int length = frame.remaining();
     ByteBuffer b = begin(length, rank, session);
-    b.put(frame, offset, length);
+    b.put(frame);
     end(b, length);
   }
 
