@@ -1,6 +1,5 @@
 package io.ergowatch.monitor.analytics;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -36,7 +35,6 @@ import java.util.Map;
  * }</pre>
  */
 public final class RunCore {
-  private static final int MAX_EVENTS = 100;
   static final int THINNED_ROWS = 512;
   /** Thinned rows per window: two windows (current and previous, for drift) fit in the ring. */
   private static final int ROWS_PER_WINDOW = 200;
@@ -52,7 +50,8 @@ public final class RunCore {
   private History[] history = new History[0];
   private int[] projColumns = new int[0];
   private int projCount;
-  private final ArrayDeque<RunEvent> events = new ArrayDeque<>();
+  private final EventLog events = new EventLog();
+  private final RunLifecycle lifecycle = new RunLifecycle();
   private final LossWindow lossWindow;
   private final ThinnedWindow thinned = new ThinnedWindow(THINNED_ROWS);
   private final BlockSums blocks;
@@ -63,11 +62,12 @@ public final class RunCore {
   private final WindowStats stats = new WindowStats();
   private final VerdictMachine machine;
   private final Reasons reasons;
+  private final StateReasons stateReasons;
+  private final WindowChecks checks;
   private final DivergenceRule divergence;
   private final SpikeDetector spikes;
   private final LearningRatePhases lrPhases;
   private final RunStart runStart;
-  private final double[] pair = new double[2];
   private OptimizerProfile optimizer;
   private double emaAlpha;
   private boolean emaAlphaGiven;
@@ -91,11 +91,6 @@ public final class RunCore {
   private long nextEvaluation;
   private int window;
 
-  private RunStatus status = RunStatus.LIVE;
-  private long lastReceivedNanos;
-  private String endStatus = "";
-  private String endMessage = "";
-
   public RunCore(String run, String job, Map<String, String> labels, AnalyticsSettings settings) {
     this.run = run;
     this.job = job;
@@ -110,6 +105,8 @@ public final class RunCore {
     this.reasons = new Reasons(settings);
     this.divergence = new DivergenceRule(settings.divergenceWindow(), settings.divergenceFactor(),
         settings.divergenceChecks(), settings.divergenceEvery());
+    this.stateReasons = new StateReasons(settings, reasons, machine, divergence);
+    this.checks = new WindowChecks(settings, evaluator, thinned);
     this.spikes = new SpikeDetector(settings.spikeFactor(), settings.windowMax());
     this.lrPhases = new LearningRatePhases(settings);
     this.runStart = new RunStart(settings);
@@ -175,8 +172,7 @@ public final class RunCore {
     this.mode = mode;
     this.labels.putAll(helloLabels);
     configure();
-    this.status = RunStatus.LIVE;
-    this.lastReceivedNanos = Math.max(lastReceivedNanos, receivedNanos);
+    lifecycle.hello(receivedNanos);
   }
 
   /** Processes one assembled record. Allocation-free unless the verdict changes. */
@@ -184,10 +180,7 @@ public final class RunCore {
     long rec = ++records;
     lastStep = r.step;
     lastRecordTimeNanos = r.agentTimeNanos;
-    lastReceivedNanos = receivedNanos;
-    if (status != RunStatus.FINISHED) {
-      status = RunStatus.LIVE;
-    }
+    lifecycle.record(receivedNanos);
     if (r.rewind) {
       rewinds++;
     }
@@ -379,14 +372,14 @@ public final class RunCore {
     windowSums.evaluate(blocks, fromBlock, toBlock, w);
     w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
     w.kappa = evaluator.quantile(thinned, Derived.KAPPA, rec, covered, 0.5);
-    oscillation(w);
+    checks.oscillation(w);
     // The sliced W costs a τ̂ and four sorts per projection: refreshed once per window (every
     // 10th evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
     if (w.evaluations % 10 == 1 || !w.driftCheck.available()) {
       evaluator.slicedWasserstein(thinned, projColumns, projCount, rec, covered, w);
     }
     w.sharpnessTrendUp = w.trendT > settings.zLeave();
-    safeStep(w, rec, covered, lr);
+    checks.safeStep(w, rec, covered, lr);
     runStart.judge(w, k.weightSq >= 0 ? series[k.weightSq].last : Double.NaN);
     // A baseline for the DIVERGED rule and the spike detector: a window near a noise floor (enough
     // ESS, neither falling nor rising), not one of a loss that is diverging from its first steps.
@@ -427,70 +420,6 @@ public final class RunCore {
     }
   }
 
-  /** The oscillation test: κ below kappa-max and R2's interval below r2-max (math.md §4). */
-  private void oscillation(WindowStats w) {
-    Check c = w.oscillationCheck;
-    if (w.updatesObserved) {
-      if (!c.available()) {
-        return;
-      }
-      double zL = settings.zLeave();
-      if (w.kappa < settings.kappaMax() && c.high < settings.r2Max()) {
-        c.outcome = Check.Outcome.HOLDS;
-      } else if (!(w.kappa < settings.kappaMax()) || c.estimate - zL * c.stderr > settings.r2Max()) {
-        c.outcome = Check.Outcome.FAILS;
-      } else {
-        c.outcome = Check.Outcome.INCONCLUSIVE;
-      }
-      return;
-    }
-    // Runs without update series: the fraction of sign changes of Δloss, binomial standard error.
-    if (w.faltPairs < 20 || !Double.isFinite(w.falt)) {
-      c.unavailable();
-      return;
-    }
-    c.estimate(w.falt, Math.sqrt(w.falt * (1 - w.falt) / w.faltPairs), settings.zEnter());
-    boolean notDown = !(w.trendT < -settings.zEnter());
-    if (c.low > settings.faltMin() && notDown) {
-      c.outcome = Check.Outcome.HOLDS;
-    } else if (c.estimate + settings.zLeave() * c.stderr < settings.faltMin()) {
-      c.outcome = Check.Outcome.FAILS;
-    } else {
-      c.outcome = Check.Outcome.INCONCLUSIVE;
-    }
-  }
-
-  /**
-   * η_safe = 2μ̂/L̂² (math.md §4) from the lagged reference where the run sends one (exact),
-   * else from the EMA centre, and η / η_safe.
-   */
-  private void safeStep(WindowStats w, long rec, int covered, double lr) {
-    double[] q = pair;
-    double mu = Double.NaN;
-    double l = Double.NaN;
-    evaluator.quantiles(thinned, Derived.RSI_REF, rec, covered, 0.05, 0.5, q);
-    double refMu = q[0];
-    evaluator.quantiles(thinned, Derived.EB_REF, rec, covered, 0.5, 0.95, q);
-    double refL = q[1];
-    if (Double.isFinite(refMu) && Double.isFinite(refL)) {
-      mu = refMu;
-      l = refL;
-    } else {
-      evaluator.quantiles(thinned, Derived.RSI_EMA, rec, covered, 0.05, 0.5, q);
-      mu = q[0];
-      evaluator.quantiles(thinned, Derived.EB_EMA, rec, covered, 0.5, 0.95, q);
-      l = q[1];
-    }
-    if (Double.isFinite(mu) && l > 0) {
-      // μ̂ ≤ 0: along this path no step size is guaranteed to contract (lr_safe 0, ratio +Inf).
-      w.lrSafe = Math.max(0, 2 * mu / (l * l));
-      w.lrRatio = lr / w.lrSafe;
-    } else {
-      w.lrSafe = Double.NaN;
-      w.lrRatio = Double.NaN;
-    }
-  }
-
   private Reasons.Context context() {
     return new Reasons.Context(optimizer, lastLr(), emaAlpha, !emaAlphaGiven);
   }
@@ -515,10 +444,7 @@ public final class RunCore {
 
   /** BYE from the run's last rank: the lifecycle ends, the verdict stays. */
   public void onFinished(String endStatus, String message, long receivedNanos) {
-    this.status = RunStatus.FINISHED;
-    this.endStatus = endStatus;
-    this.endMessage = message;
-    this.lastReceivedNanos = Math.max(lastReceivedNanos, receivedNanos);
+    lifecycle.finished(endStatus, message, receivedNanos);
   }
 
   /**
@@ -526,18 +452,16 @@ public final class RunCore {
    * becomes silent.
    */
   public void onTick(long nowNanos, long silenceTimeoutNanos) {
-    if (status == RunStatus.LIVE && nowNanos - lastReceivedNanos > silenceTimeoutNanos) {
-      status = RunStatus.SILENT;
-    }
+    lifecycle.tick(nowNanos, silenceTimeoutNanos);
   }
 
   /** True when the run is finished or silent and has been for longer than {@code retentionNanos}. */
   public boolean expired(long nowNanos, long retentionNanos) {
-    return status != RunStatus.LIVE && nowNanos - lastReceivedNanos > retentionNanos;
+    return lifecycle.expired(nowNanos, retentionNanos);
   }
 
   public RunStatus status() {
-    return status;
+    return lifecycle.status();
   }
 
   public RunState state() {
@@ -578,15 +502,12 @@ public final class RunCore {
   }
 
   private void event(long step, RunState from, List<String> why) {
-    events.addLast(new RunEvent(step, from, machine.state(), why));
-    if (events.size() > MAX_EVENTS) {
-      events.removeFirst();
-    }
+    events.add(new RunEvent(step, from, machine.state(), why));
   }
 
   /** The latest event (a state change or a loss spike), for the pipeline's one log line per event. */
   public RunEvent lastEvent() {
-    return events.peekLast();
+    return events.last();
   }
 
   /** Rough bytes held by this run's analytics (the memory bound of the class comment). */
@@ -632,75 +553,17 @@ public final class RunCore {
           h == null ? new long[0] : h.steps(), h == null ? new double[0] : h.values()));
     }
     RunState state = machine.state();
-    List<String> why;
-    RunEvent entered = lastStateChange();
-    if (state == RunState.DIVERGED || state == RunState.WARMUP && w.evaluations == 0) {
-      why = state == RunState.DIVERGED && entered != null ? currentDivergedReasons(entered)
-          : List.of("warmup: " + records + " of " + settings.warmupSteps() + " records");
-    } else if (latestJudged && latestCandidate != state && entered != null) {
-      why = keptReasons(state, entered, w);
-    } else {
-      why = new ArrayList<>(reasons.of(state, w, context()));
-      String pending = machine.pendingReason();
-      if (pending != null) {
-        why.add(pending);
-      }
-    }
+    List<String> why = stateReasons.of(state, events.lastStateChange(), w, records, latestJudged, latestCandidate,
+        context());
     if (degraded != null) {
       why = new ArrayList<>(why);
       why.add(degraded);
     }
     boolean stationary = state == RunState.STALLED_NONSTATIONARY || state == RunState.CONVERGED;
-    return new RunSnapshot(run, job, labels, world, mode, state, machine.since(), status, why, records, lastStep,
-        lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), lrPhases.burnInStep(), rewinds, partialSteps, endStatus,
-        endMessage, ss, new ArrayList<>(events), RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss(),
-        storeCorruptRecords, storeCorruptBytes);
-  }
-
-  /**
-   * The reasons of a state the latest window does not confirm: the evidence it was entered on
-   * (the current numbers would contradict the state, e.g. "R2 = 1.01 < 0.3"), then what the
-   * latest window says and how far a change has come. Hysteresis keeps a state until enough
-   * disjoint windows agree; the reasons must say so rather than dress today's numbers as its cause.
-   */
-  private List<String> keptReasons(RunState state, RunEvent entered, WindowStats w) {
-    List<String> why = new ArrayList<>();
-    why.add(Reasons.f("%s since step %d, on this evidence:", state.label(), entered.step()));
-    why.addAll(entered.why());
-    if (latestCandidate == null) {
-      why.add(Reasons.f("latest window (%d records to step %d): inconclusive, which keeps the state",
-          w.windowRecords, w.atStep));
-    } else {
-      List<String> now = reasons.of(latestCandidate, w, context());
-      why.add(Reasons.f("latest window (%d records to step %d) says %s%s", w.windowRecords, w.atStep,
-          latestCandidate.label(), now.isEmpty() ? "" : ": " + now.get(0)));
-    }
-    String pending = machine.pendingReason();
-    why.add(pending != null ? pending : Reasons.f("a change needs %d disjoint windows in a row that agree",
-        state == RunState.CONVERGED || state == RunState.STALLED_NONSTATIONARY
-            ? settings.leaveWindows() : settings.enterWindows()));
-    return why;
-  }
-
-  /** The reasons of DIVERGED as they are now: the rule's current numbers, or the non-finite fact. */
-  private List<String> currentDivergedReasons(RunEvent entered) {
-    if (!machine.divergedByRule()) {
-      return entered.why();
-    }
-    return List.of(Reasons.f("loss blown up: median of the last %d losses %s > %s (%s x the best window median %s)",
-        divergence.window(), Reasons.g(divergence.lastMedian()), Reasons.g(divergence.reference()),
-        Reasons.g(settings.divergenceFactor()), Reasons.g(divergence.baselineMedian())));
-  }
-
-  private RunEvent lastStateChange() {
-    var it = events.descendingIterator();
-    while (it.hasNext()) {
-      RunEvent e = it.next();
-      if (e.from() != e.to()) {
-        return e;
-      }
-    }
-    return null;
+    return new RunSnapshot(run, job, labels, world, mode, state, machine.since(), lifecycle.status(), why, records,
+        lastStep, lastRecordTimeNanos, last(k.loss), gradNorm(), last(k.lr), lrPhases.burnInStep(), rewinds, partialSteps,
+        lifecycle.endStatus(), lifecycle.endMessage(), ss, events.list(),
+        RunStatistics.of(w, d, optimizer, emaAlpha, stationary), tailLoss(), storeCorruptRecords, storeCorruptBytes);
   }
 
   private double[] tailLoss() {
