@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     description = "Reactive streaming monitor for neural-network training runs.",
     footer = {"", "The demo (real Deeplearning4j runs and the monitor in one process) is its own program:",
         "  ./ergowatch demo   (module demo/, jar demo/target/ergowatch-demo.jar)"},
-    subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, RunsCommand.class, StatusCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -24,6 +24,10 @@ public final class Main implements Runnable {
       if (ex instanceof io.ergowatch.monitor.config.ConfigException) {
         cmd.getErr().println("ergowatch: " + ex.getMessage());
         return 2;
+      }
+      if (ex instanceof CliException) {
+        cmd.getErr().println("ergowatch " + cmd.getCommandName() + ": " + ex.getMessage());
+        return ((CliException) ex).exitCode();
       }
       throw ex;
     });
