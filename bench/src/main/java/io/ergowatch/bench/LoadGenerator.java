@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -97,8 +98,9 @@ public final class LoadGenerator {
 
   private static Result runMonitor(Map<String, String> a, int connections, int records, int values, int batch,
       double rate, double warmup, boolean probe, boolean histogram) throws Exception {
+    Path dataDir = Files.createTempDirectory("ergowatch-load");
     Map<String, String> flags = new HashMap<>(Map.of("ingest-host", "127.0.0.1", "http-host", "127.0.0.1",
-        "ingest-port", "0", "http-port", "0", "data-dir", Files.createTempDirectory("ergowatch-load").toString()));
+        "ingest-port", "0", "http-port", "0", "data-dir", dataDir.toString()));
     if (a.containsKey("fsync")) {
       flags.put("fsync", a.get("fsync")); // batch (the monitor's default), interval or none
     }
@@ -111,6 +113,16 @@ public final class LoadGenerator {
         lag.finish();
       }
       return r;
+    } finally {
+      deleteTree(dataDir); // a run writes ~250 B per record of log: gigabytes after a few repeats
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 

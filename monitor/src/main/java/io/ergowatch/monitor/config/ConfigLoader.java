@@ -176,17 +176,30 @@ public final class ConfigLoader {
     if (!root.isObject()) {
       throw new ConfigException("config file " + file + " must be a mapping of keys to values, e.g. 'ingest-port: 7479'");
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+    flatten("", root, file, out);
+    return out;
+  }
+
+  /**
+   * Keys as written, or nested: {@code analytics: {kappa-max: -0.6}} is the key
+   * {@code analytics.kappa-max}, as in docs/operations.md.
+   */
+  private static void flatten(String prefix, JsonNode node, Path file, Map<String, String> out) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
-      if (!KEYS.contains(e.getKey())) {
-        throw new ConfigException("unknown key '" + e.getKey() + "' in " + file + "; known keys: " + String.join(", ", KEYS));
+      String key = prefix + e.getKey();
+      if (e.getValue().isObject() && KEYS.stream().anyMatch(k -> k.startsWith(key + "."))) {
+        flatten(key + ".", e.getValue(), file, out);
+        continue;
+      }
+      if (!KEYS.contains(key)) {
+        throw new ConfigException("unknown key '" + key + "' in " + file + "; known keys: " + String.join(", ", KEYS));
       }
       if (!e.getValue().isValueNode()) {
-        throw new ConfigException("key '" + e.getKey() + "' in " + file + " must be a single value");
+        throw new ConfigException("key '" + key + "' in " + file + " must be a single value");
       }
-      out.put(e.getKey(), e.getValue().asText());
+      out.put(key, e.getValue().asText());
     }
-    return out;
   }
 
   private static String firstLine(String s) {

@@ -119,7 +119,7 @@ final class Lane implements AutoCloseable {
     return e;
   }
 
-  private RunEntry newEntry(String run, String job, Map<String, String> labels) {
+  RunEntry newEntry(String run, String job, Map<String, String> labels) {
     RunCore core = new RunCore(run, job, labels, settings.analytics());
     RunEntry e = new RunEntry(core, new RankAssembler(core, settings.rankGrace().toNanos(), settings.maxPendingSteps()));
     runs.put(run, e);
@@ -129,36 +129,11 @@ final class Lane implements AutoCloseable {
 
   /** Replays a run's log (at start, before ingestion opens); returns the records replayed. */
   long replay(String run, Pipeline pipeline) {
-    RunEntry[] holder = new RunEntry[1];
-    Map<Long, Map<Integer, Registration>> regs = new HashMap<>();
-    long[] steps = {0};
-    long[] unmapped = {0};
     long t0 = clock.getAsLong();
-    io.ergowatch.monitor.store.RunLog runLog = store.open(run, entry -> {
-      Object f = entry.frame();
-      if (f instanceof io.ergowatch.protocol.Hello h) {
-        if (holder[0] == null) {
-          holder[0] = newEntry(run, h.job(), Pipeline.labels(h));
-        }
-        regs.computeIfAbsent(entry.session(), x -> new HashMap<>())
-            .put(entry.rank(), pipeline.register(this, holder[0], h, null, false));
-      } else if (holder[0] != null) {
-        Registration r = regs.getOrDefault(entry.session(), Map.of()).get(entry.rank());
-        if (r == null) {
-          if (f instanceof Step) {
-            unmapped[0]++; // its connection's HELLO was lost to damage: its series cannot be named
-          }
-          return;
-        }
-        if (f instanceof Step s) {
-          replayed(r, holder[0], s);
-          steps[0]++;
-        } else if (f instanceof io.ergowatch.protocol.Bye b) {
-          pipeline.applyBye(r, b);
-        }
-      }
-    });
-    if (holder[0] == null) {
+    LogReplay replay = new LogReplay(this, pipeline, run);
+    RunLog runLog = store.open(run, replay);
+    RunEntry e = replay.entry;
+    if (e == null) {
       if (runLog.damage().any()) {
         log.error("run {}: its record log was damaged and no HELLO of it is readable: not replayed; its bytes stay "
             + "on disk and in quarantine", run);
@@ -166,21 +141,41 @@ final class Lane implements AutoCloseable {
       runLog.close();
       return 0;
     }
-    holder[0].log = runLog;
-    io.ergowatch.monitor.store.RunLog.Damage damage = runLog.damage();
-    if (damage.any() || unmapped[0] > 0) {
-      holder[0].core.onStoreDamage(damage.records() + unmapped[0], damage.bytes(), damage.segments());
-      if (unmapped[0] > 0) {
+    e.log = runLog;
+    noteDamage(run, e, runLog.damage(), replay.unmapped);
+    e.markDurable();
+    e.live.clear();
+    countVisible();
+    log.info("run {}: replayed {} records ({} bytes of log) in {} ms, state {}", run, replay.steps, runLog.bytes(),
+        (clock.getAsLong() - t0) / 1_000_000, e.core.state().label());
+    return replay.steps;
+  }
+
+  /**
+   * Replays a run's log without changing it (offline, possibly beside a live monitor): the run
+   * as the log says it is now; null when the log holds no readable HELLO of it.
+   */
+  RunSnapshot replayReadOnly(String run, Pipeline pipeline) {
+    LogReplay replay = new LogReplay(this, pipeline, run);
+    RunLog.Damage damage = store.read(run, replay);
+    RunEntry e = replay.entry;
+    if (e == null) {
+      return null;
+    }
+    noteDamage(run, e, damage, replay.unmapped);
+    e.markDurable();
+    countVisible();
+    return snapshot(run);
+  }
+
+  private static void noteDamage(String run, RunEntry e, RunLog.Damage damage, long unmapped) {
+    if (damage.any() || unmapped > 0) {
+      e.core.onStoreDamage(damage.records() + unmapped, damage.bytes(), damage.segments());
+      if (unmapped > 0) {
         log.error("run {}: {} salvaged record(s) could not be replayed: the HELLO of their connection was damaged",
-            run, unmapped[0]);
+            run, unmapped);
       }
     }
-    holder[0].markDurable();
-    holder[0].live.clear();
-    countVisible();
-    log.info("run {}: replayed {} records ({} bytes of log) in {} ms, state {}", run, steps[0], runLog.bytes(),
-        (clock.getAsLong() - t0) / 1_000_000, holder[0].core.state().label());
-    return steps[0];
   }
 
   /** Applies the STEPs of a connection's batch in order: dedup by seq, rank assembly, analytics. */

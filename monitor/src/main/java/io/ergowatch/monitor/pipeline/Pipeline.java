@@ -98,6 +98,21 @@ public final class Pipeline implements AutoCloseable {
     return total;
   }
 
+  /**
+   * Recomputes one run from the record log without changing it (an offline replay: the store
+   * opened read-only, ingestion never opened): its snapshot, events included, as the same records
+   * through the same code make it; empty when the log holds no readable HELLO of the run.
+   */
+  public Mono<Optional<RunSnapshot>> replayReadOnly(String run) {
+    Lane lane = laneOf(run);
+    return Mono.fromCallable(() -> Optional.ofNullable(lane.replayReadOnly(run, this))).subscribeOn(lane.scheduler);
+  }
+
+  /** The runs the record log holds, oldest write first; empty without a store. */
+  public List<String> storedRuns() {
+    return store == null ? List.of() : store.runs();
+  }
+
   public PipelineSettings settings() {
     return settings;
   }

@@ -26,14 +26,46 @@ public final class RecordStore {
 
   private final StoreSettings settings;
   private final Path runsDir;
+  private final boolean readOnly;
 
   public RecordStore(StoreSettings settings) {
-    this.settings = settings;
-    this.runsDir = settings.dataDir().resolve("runs");
+    this(settings, false);
     try {
       Files.createDirectories(runsDir);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + runsDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private RecordStore(StoreSettings settings, boolean readOnly) {
+    this.settings = settings;
+    this.runsDir = settings.dataDir().resolve("runs");
+    this.readOnly = readOnly;
+  }
+
+  /**
+   * The store of a data directory opened to read only ({@link #read}, {@link #runs}): nothing
+   * is created, changed or locked, so it is safe beside a live monitor.
+   *
+   * @throws IllegalArgumentException when the directory holds no record log
+   */
+  public static RecordStore readOnly(StoreSettings settings) {
+    RecordStore s = new RecordStore(settings, true);
+    if (!Files.isDirectory(s.runsDir)) {
+      throw new IllegalArgumentException(settings.dataDir() + " holds no record log (no " + s.runsDir.getFileName()
+          + "/ directory): is it the --data-dir of a monitor?");
+    }
+    return s;
+  }
+
+  /** Reads a run's log without changing it; see {@link RunLog#read}. */
+  public RunLog.Damage read(String run, Consumer<LogEntry> sink) {
+    return RunLog.read(runDir(run), sink);
+  }
+
+  private void writable() {
+    if (readOnly) {
+      throw new IllegalStateException("the record store of " + settings.dataDir() + " is open to read only");
     }
   }
 
@@ -47,6 +79,7 @@ public final class RecordStore {
    * never deletes (docs/operations.md, "Durability").
    */
   public RunLog open(String run, Consumer<LogEntry> sink) {
+    writable();
     Path dir = runDir(run);
     return RunLog.open(dir, settings.segmentBytes(), sink, settings.dataDir().resolve("quarantine").resolve(dir.getFileName()));
   }
@@ -78,6 +111,7 @@ public final class RecordStore {
    * together exceed the size cap, the least recently written ones. Run at start, before replay.
    */
   public void applyRetention(long nowMillis) {
+    writable();
     List<Path> dirs = new ArrayList<>(runDirs());
     long total = 0;
     for (Path d : dirs) {
@@ -101,6 +135,7 @@ public final class RecordStore {
 
   /** Deletes one run's log (retention of a run the monitor has let go). */
   public void delete(String run) {
+    writable();
     delete(runDir(run));
   }
 

@@ -153,6 +153,45 @@ public final class RunLog implements AutoCloseable {
     }
   }
 
+  /**
+   * Reads a run's log into {@code sink} without changing anything on disk: no truncation of a
+   * torn tail, no quarantine, no rewrite, no lock, so it is safe beside a live monitor that is
+   * appending (the newest entry may be half-written: it is left out, as a torn tail). Damaged
+   * stretches are skipped as {@link #open} would skip them, and counted in the result.
+   *
+   * @return what could not be read (records and bytes lost to damage, where)
+   */
+  public static Damage read(Path dir, Consumer<LogEntry> sink) {
+    try {
+      List<Path> segments = segments(dir);
+      long gaps = 0;
+      long spans = 0;
+      long lostBytes = 0;
+      List<String> damaged = new ArrayList<>();
+      FrameDecoder decoder = new FrameDecoder();
+      java.util.Map<String, Long> lastSeq = new java.util.HashMap<>();
+      for (int i = 0; i < segments.size(); i++) {
+        Path seg = segments.get(i);
+        Replay r;
+        try {
+          r = replaySegment(seg, decoder, sink, lastSeq, i == segments.size() - 1);
+        } catch (java.nio.file.NoSuchFileException gone) {
+          continue; // deleted by the live monitor's retention meanwhile
+        }
+        gaps += r.lostRecords;
+        if (r.damagedBytes > 0) {
+          spans += r.spans.size();
+          lostBytes += r.damagedBytes;
+          damaged.add(String.format("%s: %d damaged byte(s) at %s", seg.getFileName(), r.damagedBytes,
+              String.join(", ", r.spans)));
+        }
+      }
+      return lostBytes == 0 ? Damage.NONE : new Damage(Math.max(gaps, spans), lostBytes, damaged);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the record log in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   /** What recovery could not keep when this log was opened. */
   public Damage damage() {
     return damage;

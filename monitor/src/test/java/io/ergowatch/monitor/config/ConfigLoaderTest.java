@@ -87,6 +87,18 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void nestedKeysAreTheDottedOnes() throws Exception {
+    Path f = Files.writeString(dir.resolve("nested.yml"), "analytics:\n  kappa-max: -0.6\n  ess-min: 70\nlanes: 3\n");
+    MonitorConfig c = ConfigLoader.load(f, Map.of(), Map.of());
+    assertThat(c.analytics().kappaMax()).isEqualTo(-0.6);
+    assertThat(c.analytics().essMin()).isEqualTo(70);
+    Path typo = Files.writeString(dir.resolve("typo.yml"), "analytics:\n  kapa-max: -0.6\n");
+    assertThatThrownBy(() -> ConfigLoader.load(typo, Map.of(), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("unknown key 'analytics.kapa-max' in " + typo + "; known keys: ");
+  }
+
+  @Test
   void durationsAcceptTheDocumentedUnits() {
     assertThat(ConfigLoader.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(ConfigLoader.parseDuration("30s")).isEqualTo(Duration.ofSeconds(30));

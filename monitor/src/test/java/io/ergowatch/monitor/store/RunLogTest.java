@@ -120,6 +120,25 @@ class RunLogTest {
   }
 
   @Test
+  void readingChangesNothingOnDiskAndSkipsDamageAndATornTailAsOpenWould() throws Exception {
+    Path runDir = written(5_000, 1 << 30);
+    Path seg = RunLog.segments(runDir).get(0);
+    damage(seg, Files.size(seg) / 2, 40);
+    try (RandomAccessFile f = new RandomAccessFile(seg.toFile(), "rw")) {
+      f.setLength(f.length() - 7); // the newest entry half-written, as beside a monitor appending
+    }
+    byte[] before = Files.readAllBytes(seg);
+    List<LogEntry> entries = new ArrayList<>();
+    RunLog.Damage d = RunLog.read(runDir, entries::add);
+    assertThat(d.records()).isPositive();
+    assertThat(entries.size()).isBetween(5_000 - 1 - 3, 5_000 - 2);
+    assertThat(seqs(entries)).isSorted().doesNotHaveDuplicates().contains(1L, 4_999L).doesNotContain(5_000L);
+    assertThat(Files.readAllBytes(seg)).isEqualTo(before);
+    assertThat(dir.resolve("runs").resolve("quarantine")).doesNotExist();
+    assertThat(RunLog.segments(runDir)).singleElement().isEqualTo(seg);
+  }
+
+  @Test
   void damageInTheMiddleKeepsEveryLaterValidEntryAndQuarantinesTheSegment() throws Exception {
     // The case: 64 bad bytes at 40% of a 20 000-record segment used to truncate there and
     // drop every acknowledged record after it (7 999 left).

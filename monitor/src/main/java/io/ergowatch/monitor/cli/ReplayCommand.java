@@ -1,0 +1,118 @@
+package io.ergowatch.monitor.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.ergowatch.monitor.analytics.RunEvent;
+import io.ergowatch.monitor.analytics.RunSnapshot;
+import io.ergowatch.monitor.config.ConfigLoader;
+import io.ergowatch.monitor.config.MonitorConfig;
+import io.ergowatch.monitor.export.RunJson;
+import io.ergowatch.monitor.pipeline.Pipeline;
+import io.ergowatch.monitor.store.RecordStore;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ergowatch replay}: a run's verdict timeline recomputed from the record log, offline, by
+ * the monitor's own pipeline and analytics, optionally under other thresholds.
+ */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+    description = {"Recompute runs from a monitor's record log, offline, and print each one's verdict timeline: "
+        + "the events (step, from -> to, why) and the state it ends in. No port is opened and nothing on disk is "
+        + "changed, so it is safe beside a live monitor using the same data directory. With --config, the "
+        + "analytics.* thresholds of that file apply: what those settings would have said on these runs.",
+        "Exit status: 0, 1 when --run names a run the log does not hold, 2 for a bad option or data directory."})
+final class ReplayCommand implements Callable<Integer> {
+  @Option(names = "--data-dir", paramLabel = "DIR", required = true, description = "the monitor's data directory")
+  Path dataDir;
+
+  @Option(names = "--run", paramLabel = "RUN", description = "only this run (default: every run in the log)")
+  String run;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "YAML config whose analytics.* thresholds apply (keys as in docs/operations.md)")
+  Path config;
+
+  @Option(names = "--json", description = "the runs in the API's shape (/api/runs/{run}): an object with --run, else an array")
+  boolean json;
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    if (!Files.isDirectory(dataDir)) {
+      throw new CliException("--data-dir " + dataDir + " is not a directory");
+    }
+    MonitorConfig cfg = ConfigLoader.load(config, System.getenv(), Map.of("data-dir", dataDir.toString()));
+    RecordStore store;
+    try {
+      store = RecordStore.readOnly(cfg.store());
+    } catch (IllegalArgumentException e) {
+      throw new CliException(e.getMessage());
+    }
+    List<String> runs = store.runs();
+    if (run != null && !runs.contains(run)) {
+      throw new CliException("the record log in " + dataDir + " holds no run " + run
+          + (runs.isEmpty() ? " (it holds none)" : " (it holds " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
+          + (runs.size() > 10 ? ", ... " + runs.size() + " in all" : "") + ")"), 1);
+    }
+    List<String> chosen = run != null ? List.of(run) : runs;
+    ObjectMapper mapper = new ObjectMapper();
+    RunJson shape = new RunJson(mapper);
+    ArrayNode all = mapper.createArrayNode();
+    Ansi ansi = new Ansi(false);
+    // One lane: runs replay one after the other; the clock only stamps the replay's own lifecycle.
+    try (Pipeline pipeline = new Pipeline(cfg.pipeline().withLanes(1), () -> System.currentTimeMillis() * 1_000_000L,
+        store)) {
+      for (String r : chosen) {
+        long t0 = System.nanoTime();
+        Optional<RunSnapshot> s = pipeline.replayReadOnly(r).block();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (s == null || s.isEmpty()) {
+          spec.commandLine().getErr().println("ergowatch replay: run " + r + ": its log holds no readable HELLO; skipped");
+          continue;
+        }
+        if (json) {
+          all.add(shape.detail(s.get()));
+        } else {
+          timeline(out, s.get(), seconds, ansi);
+        }
+      }
+    }
+    if (json) {
+      out.println(Text.pretty(run != null && all.size() == 1 ? all.get(0) : all));
+    }
+    return 0;
+  }
+
+  private void timeline(PrintWriter out, RunSnapshot s, double seconds, Ansi ansi) {
+    out.printf("run %s%s: %d records, ends %s since step %d (%s); replayed in %.2f s%s%n", s.run(),
+        s.job().isEmpty() ? "" : " (job " + s.job() + ")", s.steps(), ansi.state(s.state().label()), s.stateSinceStep(),
+        s.status().label(), seconds, config == null ? "" : ", thresholds of " + config);
+    List<RunEvent> events = new ArrayList<>(s.events());
+    if (events.isEmpty()) {
+      out.println("  no events");
+    }
+    for (RunEvent e : events) {
+      String change = e.from() == e.to() ? ansi.state(e.to().label()) + " (event)"
+          : ansi.state(e.from().label()) + " -> " + ansi.state(e.to().label());
+      out.printf("  step %-8d %s: %s%n", e.step(), change, String.join("; ", e.why()));
+    }
+    out.println("  why it is " + ansi.state(s.state().label()) + " now:");
+    for (String w : s.why()) {
+      out.println("    - " + w);
+    }
+  }
+}
