@@ -91,6 +91,22 @@ public final class RunCore {
   private long nextEvaluation;
   private int window;
 
+  /**
+   * Told the statistics of every window evaluation and the state after it, as they happen: a
+   * replay's report or export reads a run's whole course from it. Live runs have none, so the
+   * per-record path allocates nothing for it.
+   */
+  public interface EvaluationListener {
+    void evaluated(long step, long record, RunState state, RunStatistics statistics);
+  }
+
+  private EvaluationListener evaluations;
+
+  /** Sets (or, with null, removes) the listener of window evaluations. */
+  public void onEvaluation(EvaluationListener listener) {
+    this.evaluations = listener;
+  }
+
   public RunCore(String run, String job, Map<String, String> labels, AnalyticsSettings settings) {
     this.run = run;
     this.job = job;
@@ -393,6 +409,11 @@ public final class RunCore {
     }
     verdict(w, step, rec, covered);
     nextEvaluation = rec + settings.evaluateEvery(window);
+    if (evaluations != null) {
+      RunState state = machine.state();
+      evaluations.evaluated(step, rec, state, RunStatistics.of(w, WindowDescription.of(evaluator, thinned, w), optimizer,
+          emaAlpha, state == RunState.STALLED_NONSTATIONARY || state == RunState.CONVERGED));
+    }
   }
 
   private void verdict(WindowStats w, long step, long rec, int covered) {

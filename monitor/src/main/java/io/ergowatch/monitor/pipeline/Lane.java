@@ -155,9 +155,13 @@ final class Lane implements AutoCloseable {
    * Replays a run's log without changing it (offline, possibly beside a live monitor): the run
    * as the log says it is now; null when the log holds no readable HELLO of it.
    */
-  RunSnapshot replayReadOnly(String run, Pipeline pipeline) {
-    LogReplay replay = new LogReplay(this, pipeline, run);
-    RunLog.Damage damage = store.read(run, replay);
+  RunSnapshot replayReadOnly(String run, Pipeline pipeline, RunCore.EvaluationListener evaluations,
+      java.util.function.Consumer<io.ergowatch.monitor.store.LogEntry> entries) {
+    LogReplay replay = new LogReplay(this, pipeline, run, evaluations);
+    RunLog.Damage damage = store.read(run, entries == null ? replay : e -> {
+      replay.accept(e);
+      entries.accept(e);
+    });
     RunEntry e = replay.entry;
     if (e == null) {
       return null;

@@ -1,5 +1,6 @@
 package io.ergowatch.monitor.pipeline;
 
+import io.ergowatch.monitor.analytics.RunCore;
 import io.ergowatch.monitor.store.LogEntry;
 import io.ergowatch.protocol.Bye;
 import io.ergowatch.protocol.Hello;
@@ -20,6 +21,7 @@ final class LogReplay implements Consumer<LogEntry> {
   private final Pipeline pipeline;
   private final String run;
   private final Map<Long, Map<Integer, Registration>> registrations = new HashMap<>();
+  private final RunCore.EvaluationListener evaluations;
   /** The run, once its first HELLO was read; null while none was. */
   RunEntry entry;
   long steps;
@@ -27,9 +29,15 @@ final class LogReplay implements Consumer<LogEntry> {
   long unmapped;
 
   LogReplay(Lane lane, Pipeline pipeline, String run) {
+    this(lane, pipeline, run, null);
+  }
+
+  /** @param evaluations told every window evaluation of the replayed run; null for none */
+  LogReplay(Lane lane, Pipeline pipeline, String run, RunCore.EvaluationListener evaluations) {
     this.lane = lane;
     this.pipeline = pipeline;
     this.run = run;
+    this.evaluations = evaluations;
   }
 
   @Override
@@ -38,6 +46,7 @@ final class LogReplay implements Consumer<LogEntry> {
     if (f instanceof Hello h) {
       if (entry == null) {
         entry = lane.newEntry(run, h.job(), Pipeline.labels(h));
+        entry.core.onEvaluation(evaluations);
       }
       registrations.computeIfAbsent(e.session(), x -> new HashMap<>())
           .put(e.rank(), pipeline.register(lane, entry, h, null, false));

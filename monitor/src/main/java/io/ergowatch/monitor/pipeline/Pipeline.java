@@ -1,5 +1,6 @@
 package io.ergowatch.monitor.pipeline;
 
+import io.ergowatch.monitor.analytics.RunCore;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.store.RecordStore;
 import io.ergowatch.protocol.Bye;
@@ -104,8 +105,18 @@ public final class Pipeline implements AutoCloseable {
    * through the same code make it; empty when the log holds no readable HELLO of the run.
    */
   public Mono<Optional<RunSnapshot>> replayReadOnly(String run) {
+    return replayReadOnly(run, null, null);
+  }
+
+  /**
+   * As {@link #replayReadOnly(String)}, telling {@code evaluations} every window evaluation and
+   * {@code entries} every log entry read, in order, on the run's lane (either may be null).
+   */
+  public Mono<Optional<RunSnapshot>> replayReadOnly(String run, RunCore.EvaluationListener evaluations,
+      java.util.function.Consumer<io.ergowatch.monitor.store.LogEntry> entries) {
     Lane lane = laneOf(run);
-    return Mono.fromCallable(() -> Optional.ofNullable(lane.replayReadOnly(run, this))).subscribeOn(lane.scheduler);
+    return Mono.fromCallable(() -> Optional.ofNullable(lane.replayReadOnly(run, this, evaluations, entries)))
+        .subscribeOn(lane.scheduler);
   }
 
   /** The runs the record log holds, oldest write first; empty without a store. */

@@ -123,6 +123,40 @@ class ReplayCommandTest {
   }
 
   @Test
+  void exportWritesTheRecordsAndEveryEvaluationAsCsv() throws Exception {
+    Path out = scratch.resolve("osc.csv");
+    StringWriter o = new StringWriter();
+    StringWriter e = new StringWriter();
+    CommandLine cl = Main.commandLine();
+    cl.setOut(new PrintWriter(o, true));
+    cl.setErr(new PrintWriter(e, true));
+    int exit = cl.execute("export", "replay-oscillating", "--data-dir", dataDir.toString(), "-o", out.toString());
+    assertThat(exit).as(e.toString()).isZero();
+    java.util.List<String> records = Files.readAllLines(out);
+    assertThat(records).hasSize(1 + 3000);
+    java.util.List<String> header = java.util.List.of(records.get(0).split(","));
+    assertThat(header.subList(0, 5)).containsExactly("rank", "session", "seq", "step", "time_ns");
+    // The run's series as its HELLO declared them (the Java agent adds agent_dropped).
+    assertThat(header.subList(5, header.size())).startsWith(GradientDescent.SERIES.toArray(new String[0]))
+        .endsWith("agent_dropped");
+    String[] last = records.get(3000).split(",", -1);
+    assertThat(last[2]).isEqualTo("3000");
+    assertThat(last[3]).isEqualTo("2999");
+    assertThat(Double.parseDouble(last[5 + GradientDescent.SERIES.indexOf("loss")])).isFinite();
+    java.util.List<String> evaluations = Files.readAllLines(scratch.resolve("osc.evaluations.csv"));
+    assertThat(evaluations.get(0)).startsWith("step,record,state,window,").contains("stationarity_ratio,");
+    assertThat(evaluations.size()).isGreaterThan(20);
+    JsonNode live = mapper.readTree(monitor.get("/api/runs/replay-oscillating").body());
+    String[] end = evaluations.get(evaluations.size() - 1).split(",");
+    assertThat(end[2]).isEqualTo(live.get("state").asText());
+    assertThat(Long.parseLong(end[0])).isEqualTo(live.get("statistics").get("evaluated_at_step").asLong());
+    assertThat(o.toString()).isEqualTo("wrote 3000 records to " + out + " and " + (evaluations.size() - 1)
+        + " evaluations to " + scratch.resolve("osc.evaluations.csv") + "\n");
+    assertThat(Main.commandLine().execute("export", "replay-oscillating", "--data-dir", dataDir.toString(), "-o",
+        out.toString(), "--format", "parquet")).isEqualTo(2);
+  }
+
+  @Test
   void badArgumentsAreOneLineErrors() throws Exception {
     Result unknown = replay("--data-dir", dataDir.toString(), "--run", "nope");
     assertThat(unknown.exit()).isEqualTo(1);
