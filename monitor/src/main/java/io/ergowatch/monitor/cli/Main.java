@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     description = "Reactive streaming monitor for neural-network training runs.",
     footer = {"", "The demo (real Deeplearning4j runs and the monitor in one process) is its own program:",
         "  ./ergowatch demo   (module demo/, jar demo/target/ergowatch-demo.jar)"},
-    subcommands = {ServeCommand.class, RunsCommand.class, StatusCommand.class, ReplayCommand.class, ExportCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, RunsCommand.class, StatusCommand.class, ReplayCommand.class, ExportCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -35,9 +35,10 @@ public final class HttpApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
 
   private static final byte[] STATUS_PAGE = resource("/static/index.html");
+  private static final byte[] RUN_PAGE = resource("/static/run.html");
   private static final String INDEX_TEXT = "ergowatch monitor\n\n/                 status page (HTML, for browsers)\n"
       + "/metrics          Prometheus metrics\n/api/runs         runs (JSON)\n"
-      + "/api/runs/{run}   one run (JSON)\n/api/jobs         jobs: seeds' R-hat, learning-rate sweeps (JSON)\n"
+      + "/api/runs/{run}   one run (JSON)\n/runs/{run}       one run's page (HTML)\n/api/jobs         jobs: seeds' R-hat, learning-rate sweeps (JSON)\n"
       + "/api/jobs/{job}   one job (JSON)\n/healthz /readyz  probes\n";
 
   private final DisposableServer server;
@@ -74,12 +75,13 @@ public final class HttpApi implements AutoCloseable {
                 : text(res, HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready: ingestion is not accepting connections\n"))
             .get("/", (req, res) -> index(req.requestHeaders().get(HttpHeaderNames.ACCEPT), res))
             .get("/index.html", (req, res) -> index("text/html", res))
+            .get("/runs/{run}", (req, res) -> html(res, RUN_PAGE))
             .route(r -> !r.method().equals(io.netty.handler.codec.http.HttpMethod.GET)
                     && !r.method().equals(io.netty.handler.codec.http.HttpMethod.HEAD),
                 (req, res) -> text(res.header(HttpHeaderNames.ALLOW, "GET, HEAD"), HttpResponseStatus.METHOD_NOT_ALLOWED,
                     "read-only API: " + req.method() + " is not allowed, only GET\n"))
             .route(r -> true, (req, res) -> text(res, HttpResponseStatus.NOT_FOUND,
-                "not found: " + req.method() + " " + req.uri() + " (try /metrics, /api/runs, /api/runs/{run}, /healthz, /readyz)\n")))
+                "not found: " + req.method() + " " + req.uri() + " (try /metrics, /api/runs, /api/runs/{run}, /runs/{run}, /healthz, /readyz)\n")))
         // A read-only API needs no large requests: bounded request line and headers (414/431 beyond).
         .httpRequestDecoder(spec -> spec.maxInitialLineLength(4096).maxHeaderSize(16384))
         .bindNow();
@@ -90,12 +92,17 @@ public final class HttpApi implements AutoCloseable {
     if (accept == null || !accept.contains("text/html")) {
       return text(res, HttpResponseStatus.OK, INDEX_TEXT);
     }
-    return res.header(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(HttpHeaderNames.CACHE_CONTROL, "no-cache")
-        .sendByteArray(Mono.just(STATUS_PAGE)).then();
+    return html(res, STATUS_PAGE);
   }
 
-  private static byte[] resource(String name) {
+  /** A page of static/: the run's page reads its run id from the path and fetches /api/runs/{run}. */
+  private static Mono<Void> html(HttpServerResponse res, byte[] page) {
+    return res.header(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(HttpHeaderNames.CACHE_CONTROL, "no-cache")
+        .sendByteArray(Mono.just(page)).then();
+  }
+
+  static byte[] resource(String name) {
     try (InputStream in = HttpApi.class.getResourceAsStream(name)) {
       if (in == null) {
         throw new IllegalStateException("missing resource " + name + " in the monitor's jar");

@@ -67,6 +67,8 @@ class AlertRulesTest {
       assertThat(anchors).as("headings of docs/operations.md (runbook of %s)", name).contains(anchor);
       if (name.startsWith("ErgowatchRun") || name.equals("ErgowatchAgentSilent")) {
         assertThat(a.path("why_url").asText()).as("%s why_url", name).endsWith("/api/runs/{{ $labels.run }}");
+        assertThat(a.path("run_page").asText()).as("%s run_page", name).endsWith("/runs/{{ $labels.run }}")
+            .doesNotContain("/api/");
         // The numbers behind the alert come from the metrics at evaluation time.
         assertThat(a.path("description").asText()).as("%s description queries metrics", name).contains("| query }}");
       }
