@@ -4,8 +4,6 @@ import io.ergowatch.monitor.analytics.RunCore;
 import io.ergowatch.monitor.analytics.RunSnapshot;
 import io.ergowatch.monitor.analytics.RunState;
 import io.ergowatch.monitor.analytics.RunStatistics;
-import io.ergowatch.monitor.config.ConfigLoader;
-import io.ergowatch.monitor.config.MonitorConfig;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.ergowatch.monitor.store.LogEntry;
 import io.ergowatch.monitor.store.RecordStore;
@@ -95,19 +93,9 @@ final class ExportCommand implements Callable<Integer> {
       throw new CliException("--format " + format + " is not available: csv is (Parquet would bring Hadoop's jars "
           + "into the server; pandas.read_csv and polars.read_csv read the CSV files)");
     }
-    if (!Files.isDirectory(dataDir)) {
-      throw new CliException("--data-dir " + dataDir + " is not a directory");
-    }
-    MonitorConfig cfg = ConfigLoader.load(config, System.getenv(), Map.of("data-dir", dataDir.toString()));
-    RecordStore store;
-    try {
-      store = RecordStore.readOnly(cfg.store());
-    } catch (IllegalArgumentException e) {
-      throw new CliException(e.getMessage());
-    }
-    if (!store.runs().contains(run)) {
-      throw new CliException("the record log in " + dataDir + " holds no run " + run, 1);
-    }
+    OfflineLog log = OfflineLog.open(dataDir, config);
+    log.requireRun(run);
+    RecordStore store = log.store;
     Path evaluationsFile = evaluationsFile(output);
     // First pass: every series any connection of the run declared, in order of appearance.
     List<String> series = new ArrayList<>();
@@ -119,8 +107,7 @@ final class ExportCommand implements Callable<Integer> {
     long[] rows = new long[2];
     try (BufferedWriter records = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
          BufferedWriter evaluations = Files.newBufferedWriter(evaluationsFile, StandardCharsets.UTF_8);
-         Pipeline pipeline = new Pipeline(cfg.pipeline().withLanes(1), () -> System.currentTimeMillis() * 1_000_000L,
-             store)) {
+         Pipeline pipeline = log.pipeline()) {
       records.write("rank,session,seq,step,time_ns" + (series.isEmpty() ? "" : "," + String.join(",", series)) + "\n");
       evaluations.write("step,record,state," + String.join(",", EVALUATION.keySet()) + "\n");
       RecordWriter writer = new RecordWriter(records, series);

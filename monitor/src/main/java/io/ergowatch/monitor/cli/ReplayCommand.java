@@ -4,17 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.ergowatch.monitor.analytics.RunEvent;
 import io.ergowatch.monitor.analytics.RunSnapshot;
-import io.ergowatch.monitor.config.ConfigLoader;
-import io.ergowatch.monitor.config.MonitorConfig;
 import io.ergowatch.monitor.export.RunJson;
 import io.ergowatch.monitor.pipeline.Pipeline;
-import io.ergowatch.monitor.store.RecordStore;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -52,30 +47,17 @@ final class ReplayCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    if (!Files.isDirectory(dataDir)) {
-      throw new CliException("--data-dir " + dataDir + " is not a directory");
+    OfflineLog log = OfflineLog.open(dataDir, config);
+    if (run != null) {
+      log.requireRun(run);
     }
-    MonitorConfig cfg = ConfigLoader.load(config, System.getenv(), Map.of("data-dir", dataDir.toString()));
-    RecordStore store;
-    try {
-      store = RecordStore.readOnly(cfg.store());
-    } catch (IllegalArgumentException e) {
-      throw new CliException(e.getMessage());
-    }
-    List<String> runs = store.runs();
-    if (run != null && !runs.contains(run)) {
-      throw new CliException("the record log in " + dataDir + " holds no run " + run
-          + (runs.isEmpty() ? " (it holds none)" : " (it holds " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
-          + (runs.size() > 10 ? ", ... " + runs.size() + " in all" : "") + ")"), 1);
-    }
+    List<String> runs = log.runs();
     List<String> chosen = run != null ? List.of(run) : runs;
     ObjectMapper mapper = new ObjectMapper();
     RunJson shape = new RunJson(mapper);
     ArrayNode all = mapper.createArrayNode();
     Ansi ansi = new Ansi(false);
-    // One lane: runs replay one after the other; the clock only stamps the replay's own lifecycle.
-    try (Pipeline pipeline = new Pipeline(cfg.pipeline().withLanes(1), () -> System.currentTimeMillis() * 1_000_000L,
-        store)) {
+    try (Pipeline pipeline = log.pipeline()) {
       for (String r : chosen) {
         long t0 = System.nanoTime();
         Optional<RunSnapshot> s = pipeline.replayReadOnly(r).block();

@@ -1,8 +1,6 @@
 package io.ergowatch.monitor.cli;
 
 import io.ergowatch.monitor.analytics.RunSnapshot;
-import io.ergowatch.monitor.config.ConfigLoader;
-import io.ergowatch.monitor.config.MonitorConfig;
 import io.ergowatch.monitor.export.RunReport;
 import io.ergowatch.monitor.pipeline.Pipeline;
 import io.ergowatch.monitor.store.LogEntry;
@@ -61,25 +59,12 @@ final class ReportCommand implements Callable<Integer> {
     if (runs.isEmpty() && job == null) {
       throw new CliException("name the runs (ergowatch report RUN... ) or a job (--job JOB)");
     }
-    if (!Files.isDirectory(dataDir)) {
-      throw new CliException("--data-dir " + dataDir + " is not a directory");
-    }
-    MonitorConfig cfg = ConfigLoader.load(config, System.getenv(), Map.of("data-dir", dataDir.toString()));
-    RecordStore store;
-    try {
-      store = RecordStore.readOnly(cfg.store());
-    } catch (IllegalArgumentException e) {
-      throw new CliException(e.getMessage());
-    }
-    List<String> stored = store.runs();
-    for (String r : runs) {
-      if (!stored.contains(r)) {
-        throw new CliException("the record log in " + dataDir + " holds no run " + r, 1);
-      }
-    }
+    OfflineLog log = OfflineLog.open(dataDir, config);
+    runs.forEach(log::requireRun);
+    RecordStore store = log.store;
+    List<String> stored = log.runs();
     RunReport report = new RunReport();
-    try (Pipeline pipeline = new Pipeline(cfg.pipeline().withLanes(1), () -> System.currentTimeMillis() * 1_000_000L,
-        store)) {
+    try (Pipeline pipeline = log.pipeline()) {
       LinkedHashSet<String> chosen = new LinkedHashSet<>(runs);
       if (job != null) {
         for (String r : stored) {
