@@ -54,7 +54,7 @@ public final class RunPageLatency {
         stream(m.ingestPort(), "page-" + r, records, r);
       }
       System.out.printf("streamed %d runs x %d records in %.1f s%n", runs, records, (System.nanoTime() - t0) / 1e9);
-      HttpClient http = HttpClient.newHttpClient();
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       String base = "http://127.0.0.1:" + m.httpPort();
       SplittableRandom rng = new SplittableRandom(1);
       for (int warm = 0; warm < 50; warm++) {
@@ -87,7 +87,8 @@ public final class RunPageLatency {
   }
 
   private static void get(HttpClient http, String url) throws Exception {
-    HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(java.time.Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
     if (r.statusCode() != 200) {
       throw new IllegalStateException(url + " answered " + r.statusCode());
     }
