@@ -65,9 +65,9 @@ public final class HttpApi implements AutoCloseable {
         .port(port)
         .route(routes -> routes
             .get("/metrics", (req, res) -> metrics(req.requestHeaders().get(HttpHeaderNames.ACCEPT), res))
-            .get("/api/runs", (req, res) -> sendJson(res, pipeline.snapshots().map(json::list)))
+            .get("/api/runs", (req, res) -> sendJson(res, offLane(pipeline.snapshots()).map(json::list)))
             .get("/api/runs/{run}", (req, res) -> run(req.param("run"), res))
-            .get("/api/jobs", (req, res) -> sendJson(res, pipeline.snapshots().map(rs -> json.jobs(JobAnalytics.all(rs)))))
+            .get("/api/jobs", (req, res) -> sendJson(res, offLane(pipeline.snapshots()).map(rs -> json.jobs(JobAnalytics.all(rs)))))
             .get("/api/jobs/{job}", (req, res) -> job(req.param("job"), res))
             .get("/healthz", (req, res) -> text(res, HttpResponseStatus.OK, "ok\n"))
             .get("/readyz", (req, res) -> ready.getAsBoolean()
@@ -145,20 +145,28 @@ public final class HttpApi implements AutoCloseable {
   }
 
   private Mono<Void> run(String run, HttpServerResponse res) {
-    return pipeline.snapshot(run).flatMap(s -> s.isPresent()
+    return offLane(pipeline.snapshot(run)).flatMap(s -> s.isPresent()
         ? sendJson(res, Mono.just(json.detail(s.get())))
         : text(res, HttpResponseStatus.NOT_FOUND, "unknown run: " + run
             + " (not seen, or finished/silent for longer than the retention)\n"));
   }
 
   private Mono<Void> job(String job, HttpServerResponse res) {
-    return pipeline.snapshots().flatMap(rs -> {
+    return offLane(pipeline.snapshots()).flatMap(rs -> {
       java.util.List<io.ergowatch.monitor.analytics.RunSnapshot> mine =
           rs.stream().filter(r -> r.job().equals(job)).toList();
       return mine.isEmpty()
           ? text(res, HttpResponseStatus.NOT_FOUND, "unknown job: " + job + " (no run of it on /metrics)\n")
           : sendJson(res, Mono.just(json.job(JobAnalytics.of(job, mine))));
     });
+  }
+
+  /**
+   * Snapshots arrive on a run's lane; what is done with them (JSON, job analytics, the write) is
+   * done elsewhere, so that a listing of many runs never holds a lane that records are waiting for.
+   */
+  private static <T> Mono<T> offLane(Mono<T> snapshots) {
+    return snapshots.publishOn(Schedulers.parallel());
   }
 
   private Mono<Void> sendJson(HttpServerResponse res, Mono<? extends com.fasterxml.jackson.databind.JsonNode> body) {
