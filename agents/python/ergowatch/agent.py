@@ -10,7 +10,6 @@ import logging
 import os
 import random
 import secrets
-import select
 import socket
 import struct
 import threading
@@ -19,6 +18,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from . import protocol as p
 from .spool import DEFAULT_SPOOL_BYTES, MIN_SPOOL_BYTES, Spool
+from .transport import Backoff, Connection, InFlightWindow, describe_error, parse_address
 
 __all__ = ["Agent", "AGENT_DROPPED", "DEFAULT_PORT"]
 
@@ -37,247 +37,12 @@ _BYE_WAIT = 1.0
 _REFUSED_POLL = 0.1
 _DROP_LOG_INTERVAL = 60.0
 _HEARTBEAT = p.encode(p.Heartbeat())
-_SEQ = struct.Struct(">Q")
 _DROPPED_ENTRY = struct.Struct(">Hd")
 _MAX_STEP = p.U63_MAX
 
 
 def _mono() -> float:
     return time.monotonic()
-
-
-class _Backoff:
-    """Reconnect delays: exponential backoff with full jitter.
-
-    Attempt k waits a uniform random time in [0, min(max, initial * 2^k)]; ``reset()`` after a
-    WELCOME. Full jitter keeps many agents that lost the same monitor from reconnecting in
-    lockstep. Network thread only.
-    """
-
-    def __init__(self, initial: float, maximum: float, rng: random.Random):
-        self.initial = initial
-        self.maximum = maximum
-        self.rng = rng
-        self.attempt = 0
-
-    def ceiling(self) -> float:
-        return min(self.maximum, self.initial * (2.0 ** min(self.attempt, 62)))
-
-    def next_delay(self) -> float:
-        bound = self.ceiling()
-        self.attempt = min(self.attempt + 1, 62)
-        return self.rng.uniform(0.0, bound)
-
-    def max_delay(self) -> float:
-        """A delay under the maximum bound, for failures a quick retry will not cure."""
-        self.attempt = 62
-        return self.rng.uniform(0.0, self.maximum)
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-class _Window:
-    """Records that have a seq but no ACK yet, as encoded STEP frames (a resend is a copy).
-
-    Seqs are contiguous, (acked, last]. A record leaves only when acknowledged, never because
-    the window is full (the sender stops taking records instead), so a resend from any
-    acked_seq + 1 the monitor names finds every record and never leaves a gap. A record read
-    from the spool carries its spool ref, so that its ACK can release it from the disk.
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self.frames = collections.deque()  # (frame bytes, buffer position, spool ref or None)
-        self.acked = 0
-        self.last = 0
-        self.released_ref = None  # the spool ref of the latest record release() or skip_to() let go
-
-    def size(self) -> int:
-        return len(self.frames)
-
-    def is_full(self) -> bool:
-        return len(self.frames) >= self.capacity
-
-    def is_empty(self) -> bool:
-        return not self.frames
-
-    def append(self, step: int, time_ns: int, count: int, entries: bytes, position: int, ref=None) -> int:
-        seq = self.last + 1
-        self.frames.append((p.encode_step(seq, step, time_ns, count, entries), position, ref))
-        self.last = seq
-        return seq
-
-    def frame(self, seq: int) -> bytes:
-        return self.frames[seq - self.acked - 1][0]
-
-    def first_position(self) -> int:
-        return self.frames[0][1]
-
-    def release(self, upto: int) -> int:
-        """Drops every record with seq <= upto; returns how many."""
-        n = 0
-        upto = min(upto, self.last)
-        while self.acked < upto:
-            ref = self.frames.popleft()[2]
-            if ref is not None:
-                self.released_ref = ref
-            self.acked += 1
-            n += 1
-        return n
-
-    def skip_to(self, seq: int) -> int:
-        """The monitor knows more than was sent: everything here is acknowledged."""
-        n = len(self.frames)
-        for _, _, ref in self.frames:
-            if ref is not None:
-                self.released_ref = ref
-        self.frames.clear()
-        self.acked = self.last = seq
-        return n
-
-    def renumber_from_one(self) -> None:
-        """A new session: the records still here get seqs 1..size."""
-        renumbered = collections.deque()
-        for i, (frame, pos, ref) in enumerate(self.frames, start=1):
-            renumbered.append((frame[:5] + _SEQ.pack(i) + frame[13:], pos, ref))
-        self.frames = renumbered
-        self.acked = 0
-        self.last = len(renumbered)
-
-
-class _Connection:
-    """One TCP connection: written by the network thread, read by a reader thread of its own.
-
-    The first failure (I/O error, EOF, ERROR frame, bad frame, a stalled write, or ``fail``
-    from any thread) is kept as the reason, shuts the socket down and wakes the network
-    thread; later ones are ignored. Never logs: the network thread reports the reason once.
-    """
-
-    def __init__(self, sock: socket.socket, wake, tick: float):
-        self.sock = sock
-        self.wake = wake
-        self.tick = tick
-        self.reader = p.FrameReader(p.DEFAULT_MAX_FRAME)
-        self.acked = -1
-        self.failure: Optional[str] = None
-        self.error: Optional[p.ErrorFrame] = None
-        self._thread: Optional[threading.Thread] = None
-        self._lock = threading.Lock()
-
-    def handshake(self, hello: bytes, timeout: float):
-        """Sends the HELLO and waits (at most ``timeout``) for the monitor's answer."""
-        self.sock.sendall(hello)
-        deadline = _mono() + timeout
-        while True:
-            frame = self.reader.next_frame()
-            if frame is not None:
-                return frame
-            left = deadline - _mono()
-            if left <= 0:
-                raise socket.timeout("no answer to HELLO")
-            self.sock.settimeout(left)
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("monitor closed the connection")
-            self.reader.feed(data)
-
-    def start_reader(self, name: str, write_timeout: float) -> None:
-        self.sock.settimeout(write_timeout)  # bounds a sendall the monitor stopped reading
-        self._thread = threading.Thread(target=self._read_loop, name=name, daemon=True)
-        self._thread.start()
-
-    def _read_loop(self) -> None:
-        try:
-            while self.failure is None:
-                for frame in self.reader:
-                    if isinstance(frame, p.Ack):
-                        if frame.acked_seq > self.acked:
-                            self.acked = frame.acked_seq
-                            self.wake()
-                    elif isinstance(frame, p.ErrorFrame):
-                        self.error = frame
-                        self.fail(f"monitor sent ERROR {frame.code.name}: {frame.message}")
-                        return
-                    else:
-                        self.fail(f"monitor sent an unexpected {frame.type.name} frame")
-                        return
-                # A TLS socket may hold decrypted bytes that select() cannot see: read those first.
-                pending = getattr(self.sock, "pending", None)
-                if not (pending and pending()):
-                    readable, _, _ = select.select([self.sock], [], [], self.tick)
-                    if not readable:
-                        continue
-                data = self.sock.recv(65536)
-                if not data:
-                    self.fail("monitor closed the connection")
-                    return
-                self.reader.feed(data)
-        except p.ProtocolError as e:
-            self.fail(f"bad frame from the monitor: {e}")
-        except (OSError, ValueError) as e:
-            self.fail(_describe(e))
-
-    def write(self, data: bytes) -> None:
-        try:
-            self.sock.sendall(data)
-        except OSError as e:
-            self.fail(_describe(e) if not isinstance(e, socket.timeout) else
-                      "a write to the monitor was blocked for too long")
-            raise
-
-    def fail(self, reason: str) -> None:
-        with self._lock:
-            if self.failure is None:
-                self.failure = reason
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # not connected any more: nothing left to shut down
-        self.wake()
-
-    @property
-    def failed(self) -> bool:
-        return self.failure is not None
-
-    def close(self) -> None:
-        """Ends the connection and waits briefly for the reader thread."""
-        if self.failure is None:
-            self.fail("closed by the agent")
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            t.join(1.0)
-        try:
-            self.sock.close()
-        except OSError:
-            pass  # closing a socket that failed: nothing left to do
-
-
-def _describe(e: BaseException) -> str:
-    if isinstance(e, socket.timeout):
-        return f"timed out ({e})"
-    if isinstance(e, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(e, socket.gaierror):
-        return f"unknown host ({e})"
-    msg = str(e)
-    return msg if msg else type(e).__name__
-
-
-def _parse_address(address: str) -> Tuple[str, int]:
-    if not isinstance(address, str):
-        raise TypeError(f"address must be a str like 'localhost:7479', got {type(address).__name__}")
-    host, sep, port = address.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        host = ""
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"address {p.quote(address)} must be host:port, e.g. localhost:7479")
-    n = int(port)
-    if not 1 <= n <= 65535:
-        raise ValueError(f"address {p.quote(address)} has port {n}, must be 1..65535")
-    return host, n
 
 
 def _positive(name: str, value: float) -> float:
@@ -403,7 +168,7 @@ class Agent:
                  spool_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
                  spool_max_bytes: int = DEFAULT_SPOOL_BYTES,
                  tls: Union[None, bool, "ssl.SSLContext"] = None):
-        self._host, self._port = _parse_address(address)
+        self._host, self._port = parse_address(address)
         if tls is True:
             import ssl
             tls = ssl.create_default_context()
@@ -458,12 +223,12 @@ class Agent:
         self._max_step_bytes = p.step_frame_bytes(n + 1)
         self._capacity = (_at_least_one("buffer_capacity", buffer_capacity) if buffer_capacity is not None
                           else max(64, min(65536, _DEFAULT_BUFFER_BYTES // (170 + 10 * n))))
-        self._window = _Window(_at_least_one("max_in_flight", max_in_flight) if max_in_flight is not None
+        self._window = InFlightWindow(_at_least_one("max_in_flight", max_in_flight) if max_in_flight is not None
                                else max(64, min(16384, _DEFAULT_WINDOW_BYTES // (120 + self._max_step_bytes))))
         self._batch_max = min(_at_least_one("batch_max_records", batch_max_records),
                               max(1, _MAX_BATCH_BYTES // self._max_step_bytes))
         self._rng = random.Random(secrets.randbits(64))
-        self._backoff = _Backoff(backoff_initial, backoff_max, self._rng)
+        self._backoff = Backoff(backoff_initial, backoff_max, self._rng)
         if int(spool_max_bytes) != spool_max_bytes or spool_max_bytes < MIN_SPOOL_BYTES:
             raise ValueError(f"spool_max_bytes must be an integer >= {MIN_SPOOL_BYTES} (64 KiB), got {spool_max_bytes}")
         self._spill_at = max(1, self._capacity // 2)
@@ -485,7 +250,7 @@ class Agent:
         self._waiters = 0
 
         # Written by the network thread, read anywhere.
-        self._current: Optional[_Connection] = None
+        self._current: Optional[Connection] = None
         self._connecting: Optional[socket.socket] = None
         self._connected = False
         self._acked_records = 0
@@ -808,7 +573,7 @@ class Agent:
         try:
             s.append(records)
         except OSError as e:
-            s.failed = _describe(e)
+            s.failed = describe_error(e)
             self._spool_drops += len(records)
             log.error("ergowatch: cannot write the spool %s of run %s: %s; %d records dropped, no longer spooling "
                       "(memory only from now on)", s.dir, self._hello.run, s.failed, len(records))
@@ -826,7 +591,7 @@ class Agent:
             s.write_mark()
         except OSError as e:
             log.warning("ergowatch: cannot update the spool %s of run %s: %s (a later process may resend records "
-                        "the monitor already has)", s.dir, self._hello.run, _describe(e))
+                        "the monitor already has)", s.dir, self._hello.run, describe_error(e))
         return float("inf")
 
     def _acknowledge_spool(self) -> None:
@@ -839,7 +604,7 @@ class Agent:
             self._spool.acknowledge(ref)
         except OSError as e:
             log.warning("ergowatch: cannot update the spool %s of run %s: %s (a later process may resend records "
-                        "the monitor already has)", self._spool.dir, self._hello.run, _describe(e))
+                        "the monitor already has)", self._spool.dir, self._hello.run, describe_error(e))
 
     def _open_socket(self) -> socket.socket:
         err: Optional[OSError] = None
@@ -864,7 +629,7 @@ class Agent:
                 break
         raise err if err is not None else OSError(f"no address for {self._host}")
 
-    def _connect(self) -> Optional[_Connection]:
+    def _connect(self) -> Optional[Connection]:
         if self._closing:
             self._attempted_since_close = True
         c = None
@@ -872,12 +637,12 @@ class Agent:
             if self._stopped:
                 return None
             sock = self._open_socket()
-            c = _Connection(sock, self._wake, tick=max(0.01, min(1.0, self._read_timeout / 2)))
+            c = Connection(sock, self._wake, tick=max(0.01, min(1.0, self._read_timeout / 2)))
             answer = c.handshake(self._hello_bytes, self._read_timeout)
         except OSError as e:
             if c is not None:
                 c.close()
-            self._unreachable(_describe(e))
+            self._unreachable(describe_error(e))
             return None
         except p.ProtocolError as e:
             c.close()
@@ -1015,7 +780,7 @@ class Agent:
             count += 1
         self._window.append(step, time_ns, count, entries, position, record[5] if len(record) > 5 else None)
 
-    def _stream(self, c: _Connection) -> bool:
+    def _stream(self, c: Connection) -> bool:
         """Streams on a live connection until it fails (False, after the backoff) or the agent
         has closed (True)."""
         w = self._window
@@ -1117,7 +882,7 @@ class Agent:
             self._sent_records += seq - self._highest_sent
             self._highest_sent = seq
 
-    def _say_bye(self, c: _Connection) -> bool:
+    def _say_bye(self, c: Connection) -> bool:
         """Sends BYE and waits (bounded) for the monitor's final ACK and close.
 
         Returns:
@@ -1141,7 +906,7 @@ class Agent:
         self._connected = False
         return True
 
-    def _disconnected(self, c: _Connection) -> bool:
+    def _disconnected(self, c: Connection) -> bool:
         c.close()
         self._current = None
         self._connected = False
@@ -1210,7 +975,7 @@ class Agent:
                 s.close()
             except OSError as e:
                 log.warning("ergowatch: cannot close the spool %s of run %s cleanly: %s", s.dir, self._hello.run,
-                            _describe(e))
+                            describe_error(e))
             self._spool_left = s.pending
         self._terminated = True
         self._publish_progress()

@@ -13,7 +13,7 @@ import support
 from support import FakeMonitor, p, wait_until
 
 import ergowatch
-from ergowatch.agent import _Backoff
+from ergowatch.transport import Backoff
 
 logging.getLogger("ergowatch").setLevel(logging.CRITICAL)  # the tests provoke every warning on purpose
 
@@ -294,7 +294,7 @@ class ValidationTest(unittest.TestCase):
 
 class BackoffTest(unittest.TestCase):
     def test_full_jitter_under_a_doubling_capped_bound(self):
-        b = _Backoff(0.1, 1.0, random.Random(1))
+        b = Backoff(0.1, 1.0, random.Random(1))
         bounds = []
         for _ in range(8):
             bounds.append(b.ceiling())
@@ -304,7 +304,7 @@ class BackoffTest(unittest.TestCase):
         self.assertEqual(bounds, [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0])
         b.reset()
         self.assertEqual(b.ceiling(), 0.1)
-        delays = [_Backoff(0.1, 1.0, random.Random(s)).next_delay() for s in range(200)]
+        delays = [Backoff(0.1, 1.0, random.Random(s)).next_delay() for s in range(200)]
         self.assertLess(min(delays), 0.01)  # full jitter: near zero happens
         self.assertGreater(max(delays), 0.09)
 
