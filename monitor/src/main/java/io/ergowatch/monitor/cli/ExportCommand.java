@@ -34,6 +34,7 @@ import picocli.CommandLine.Spec;
  * every window evaluation, as files a notebook reads (pandas.read_csv).
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
+    header = "A run's records and per-evaluation statistics as CSV, from the record log.",
     description = {"Export a run from a monitor's record log, offline and read-only: its records (one row per STEP "
         + "received: rank, session, seq, step, time_ns, then one column per series) to FILE, and its statistics at "
         + "every window evaluation (the replay's, with the state after each) to FILE's name with "

@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
  * the monitor's own pipeline and analytics, optionally under other thresholds.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true,
+    header = "Runs recomputed from the record log, offline: their verdict timelines.",
     description = {"Recompute runs from a monitor's record log, offline, and print each one's verdict timeline: "
         + "the events (step, from -> to, why) and the state it ends in. No port is opened and nothing on disk is "
         + "changed, so it is safe beside a live monitor using the same data directory. With --config, the "

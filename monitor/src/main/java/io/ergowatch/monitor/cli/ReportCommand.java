@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code ergowatch report RUN...}: one self-contained HTML file of runs recomputed from the record log. */
 @Command(name = "report", mixinStandardHelpOptions = true,
+    header = "One self-contained HTML report of runs, from the record log.",
     description = {"Write one self-contained HTML file (no network: script and styles inline) of runs recomputed "
         + "from a monitor's record log, offline and read-only: loss on a log axis over the states, the learning "
         + "rate, |g|^2 with the gradient signal, the stationarity ratio with its confidence band, the forecast, the "

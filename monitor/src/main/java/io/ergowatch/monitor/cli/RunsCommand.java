@@ -14,6 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code ergowatch runs}: the runs of a live monitor, the most urgent first, one line each. */
 @Command(name = "runs", mixinStandardHelpOptions = true,
+    header = "A live monitor's runs, the most urgent first.",
     description = {"List the runs of a live monitor, the most urgent state first (diverged, unstable, stalled, "
         + "oscillating, progressing, warmup, converged), with the first of each state's reasons.",
         "Exit status: 0, or 2 when the monitor cannot be reached."})

@@ -14,6 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code ergowatch status RUN}: one run of a live monitor, its state and why, for a person. */
 @Command(name = "status", mixinStandardHelpOptions = true,
+    header = "One run of a live monitor: its state and why.",
     description = {"Show one run of a live monitor: its state and the reasons for it, the statistics behind them "
         + "(each with its standard error), the forecast, the tests and the latest events.",
         "Exit status: 0, 1 when the monitor has no such run, 2 when it cannot be reached."})
