@@ -96,14 +96,26 @@ final class ReportCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Ends a read of a log once what was looked for is found: its first segment is all it reads. */
+  private static final class Found extends RuntimeException {
+    Found() {
+      super(null, null, false, false);
+    }
+  }
+
   /** The job of a run, from the first HELLO of its log ("" when none is readable). */
   private static String jobOf(RecordStore store, String run) {
     String[] job = {""};
-    store.read(run, e -> {
-      if (job[0].isEmpty() && e.frame() instanceof Hello h) {
-        job[0] = h.job();
-      }
-    });
+    try {
+      store.read(run, e -> {
+        if (e.frame() instanceof Hello h) {
+          job[0] = h.job();
+          throw new Found();
+        }
+      });
+    } catch (Found found) {
+      // the first HELLO: the rest of the log is not read
+    }
     return job[0];
   }
 
