@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ergowatch.monitor.testing.Cli;
 import io.ergowatch.monitor.testing.RawClient;
 import io.ergowatch.monitor.testing.TestMonitor;
 import io.ergowatch.protocol.Ack;
@@ -11,8 +12,6 @@ import io.ergowatch.protocol.Bye;
 import io.ergowatch.protocol.Hello;
 import io.ergowatch.protocol.Mode;
 import io.ergowatch.protocol.Step;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** `ergowatch runs` and `ergowatch status RUN` against a live monitor, as a person on a login node runs them. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -60,42 +58,30 @@ class ClientCommandsTest {
     monitor.close();
   }
 
-  private record Result(int exit, String out, String err) {}
-
-  private static Result run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int exit = cl.execute(args);
-    return new Result(exit, out.toString(), err.toString());
-  }
-
   @Test
   void runsListsTheMostUrgentFirstWithItsFirstReason() {
-    Result r = run("runs", "--url", url);
+    Cli.Result r = Cli.run("runs", "--url", url);
     assertThat(r.exit()).as(r.err()).isZero();
     List<String> lines = r.out().lines().toList();
     assertThat(lines.get(0)).startsWith("RUN").contains("STATE", "STEPS", "WHY");
     assertThat(lines.get(1)).startsWith("cli-blown").contains("cli-job", "DIVERGED", "finished", "loss is NaN at step 1");
     assertThat(lines.get(2)).startsWith("cli-healthy").contains("WARMUP", "0.7", "warmup: 3 of 200 records");
     assertThat(r.out()).doesNotContain("\u001b["); // not a terminal: plain text
-    assertThat(run("runs", "--url", url, "--color", "always").out()).contains("\u001b[1;31mDIVERGED\u001b[0m");
+    assertThat(Cli.run("runs", "--url", url, "--color", "always").out()).contains("\u001b[1;31mDIVERGED\u001b[0m");
   }
 
   @Test
   void runsJsonIsTheApisAndJobFilters() throws Exception {
-    Result r = run("runs", "--url", url, "--json", "--job", "cli-job");
+    Cli.Result r = Cli.run("runs", "--url", url, "--json", "--job", "cli-job");
     JsonNode a = new ObjectMapper().readTree(r.out());
     assertThat(a.size()).isEqualTo(2);
     assertThat(a.get(0).get("run").asText()).isEqualTo("cli-blown");
-    assertThat(run("runs", "--url", url, "--job", "other").out()).startsWith("no runs of job other");
+    assertThat(Cli.run("runs", "--url", url, "--job", "other").out()).startsWith("no runs of job other");
   }
 
   @Test
   void statusShowsTheStateTheReasonsAndTheEvents() {
-    Result r = run("status", "cli-blown", "--url", url);
+    Cli.Result r = Cli.run("status", "cli-blown", "--url", url);
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).contains("cli-blown (job cli-job)  DIVERGED since step 1  (finished, 2 steps, last step 1)")
         .contains("why\n  - loss is NaN at step 1")
@@ -104,7 +90,7 @@ class ClientCommandsTest {
 
   @Test
   void anUnknownRunAndAnUnreachableMonitorAreOneLineErrorsWithTheirExitCodes() throws Exception {
-    Result unknown = run("status", "no-such-run", "--url", url);
+    Cli.Result unknown = Cli.run("status", "no-such-run", "--url", url);
     assertThat(unknown.exit()).isEqualTo(1);
     assertThat(unknown.err()).isEqualTo("ergowatch status: the monitor at " + url
         + " has no run no-such-run (unknown, or past its retention; `ergowatch runs` lists what it has)\n");
@@ -112,11 +98,11 @@ class ClientCommandsTest {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort(); // free now, so nothing listens there
     }
-    Result away = run("runs", "--url", "http://127.0.0.1:" + port);
+    Cli.Result away = Cli.run("runs", "--url", "http://127.0.0.1:" + port);
     assertThat(away.exit()).isEqualTo(2);
     assertThat(away.err()).startsWith("ergowatch runs: cannot reach the monitor at http://127.0.0.1:" + port
         + " (connection refused): is `ergowatch serve` running there?").doesNotContain("Exception");
-    assertThat(run("runs", "--url", "ftp://x").err()).contains("--url ftp://x is not an http:// or https:// address");
-    assertThat(run("runs", "--url", url, "--color", "sometimes").err()).contains("--color is auto, always or never");
+    assertThat(Cli.run("runs", "--url", "ftp://x").err()).contains("--url ftp://x is not an http:// or https:// address");
+    assertThat(Cli.run("runs", "--url", url, "--color", "sometimes").err()).contains("--color is auto, always or never");
   }
 }

@@ -5,11 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ergowatch.agent.ErgowatchAgent;
+import io.ergowatch.monitor.testing.Cli;
 import io.ergowatch.monitor.testing.TestMonitor;
 import io.ergowatch.sim.GradientDescent;
 import io.ergowatch.sim.Objective;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * `ergowatch replay` against the record log of a live monitor: the events it recomputes are the
@@ -76,16 +74,8 @@ class ReplayCommandTest {
     monitor.close();
   }
 
-  private record Result(int exit, String out, String err) {}
-
-  private static Result replay(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    String[] all = Stream.concat(Stream.of("replay"), Arrays.stream(args)).toArray(String[]::new);
-    return new Result(cl.execute(all), out.toString(), err.toString());
+  private static Cli.Result replay(String... args) {
+    return Cli.run(Stream.concat(Stream.of("replay"), Arrays.stream(args)).toArray(String[]::new));
   }
 
   @Test
@@ -93,7 +83,7 @@ class ReplayCommandTest {
     Map<Path, Long> before = files();
     for (String run : new String[] {"replay-converging", "replay-oscillating"}) {
       JsonNode live = mapper.readTree(monitor.get("/api/runs/" + run).body());
-      Result r = replay("--data-dir", dataDir.toString(), "--run", run, "--json");
+      Cli.Result r = replay("--data-dir", dataDir.toString(), "--run", run, "--json");
       assertThat(r.exit()).as(r.err()).isZero();
       JsonNode replayed = mapper.readTree(r.out());
       assertThat(live.get("events").size()).as("%s has state changes", run).isGreaterThan(0);
@@ -110,14 +100,14 @@ class ReplayCommandTest {
 
   @Test
   void theTimelineIsTextForPeopleAndOtherThresholdsChangeIt() throws Exception {
-    Result text = replay("--data-dir", dataDir.toString());
+    Cli.Result text = replay("--data-dir", dataDir.toString());
     assertThat(text.exit()).as(text.err()).isZero();
     assertThat(text.out()).contains("run replay-oscillating (job replay-job): 3000 records, ends OSCILLATING since step")
         .contains("-> OSCILLATING: updates alternate direction")
         .contains("run replay-converging (job replay-job): 3000 records, ends CONVERGED");
     // The oscillation test asks for median cos(u_t, u_t-1) < kappa-max: at -1.01 no run can pass it.
     Path strict = Files.writeString(scratch.resolve("strict.yml"), "analytics:\n  kappa-max: -1.01\n"); // nested keys
-    Result other = replay("--data-dir", dataDir.toString(), "--run", "replay-oscillating", "--config", strict.toString());
+    Cli.Result other = replay("--data-dir", dataDir.toString(), "--run", "replay-oscillating", "--config", strict.toString());
     assertThat(other.exit()).as(other.err()).isZero();
     assertThat(other.out()).contains("thresholds of " + strict).doesNotContain("-> OSCILLATING");
   }
@@ -125,13 +115,8 @@ class ReplayCommandTest {
   @Test
   void exportWritesTheRecordsAndEveryEvaluationAsCsv() throws Exception {
     Path out = scratch.resolve("osc.csv");
-    StringWriter o = new StringWriter();
-    StringWriter e = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(o, true));
-    cl.setErr(new PrintWriter(e, true));
-    int exit = cl.execute("export", "replay-oscillating", "--data-dir", dataDir.toString(), "-o", out.toString());
-    assertThat(exit).as(e.toString()).isZero();
+    Cli.Result export = Cli.run("export", "replay-oscillating", "--data-dir", dataDir.toString(), "-o", out.toString());
+    assertThat(export.exit()).as(export.err()).isZero();
     java.util.List<String> records = Files.readAllLines(out);
     assertThat(records).hasSize(1 + 3000);
     java.util.List<String> header = java.util.List.of(records.get(0).split(","));
@@ -150,22 +135,22 @@ class ReplayCommandTest {
     String[] end = evaluations.get(evaluations.size() - 1).split(",");
     assertThat(end[2]).isEqualTo(live.get("state").asText());
     assertThat(Long.parseLong(end[0])).isEqualTo(live.get("statistics").get("evaluated_at_step").asLong());
-    assertThat(o.toString()).isEqualTo("wrote 3000 records to " + out + " and " + (evaluations.size() - 1)
+    assertThat(export.out()).isEqualTo("wrote 3000 records to " + out + " and " + (evaluations.size() - 1)
         + " evaluations to " + scratch.resolve("osc.evaluations.csv") + "\n");
-    assertThat(Main.commandLine().execute("export", "replay-oscillating", "--data-dir", dataDir.toString(), "-o",
-        out.toString(), "--format", "parquet")).isEqualTo(2);
+    assertThat(Cli.run("export", "replay-oscillating", "--data-dir", dataDir.toString(), "-o", out.toString(),
+        "--format", "parquet").exit()).isEqualTo(2);
   }
 
   @Test
   void badArgumentsAreOneLineErrors() throws Exception {
-    Result unknown = replay("--data-dir", dataDir.toString(), "--run", "nope");
+    Cli.Result unknown = replay("--data-dir", dataDir.toString(), "--run", "nope");
     assertThat(unknown.exit()).isEqualTo(1);
     assertThat(unknown.err()).startsWith("ergowatch replay: the record log in " + dataDir + " holds no run nope (it holds ")
         .contains("replay-converging");
-    Result empty = replay("--data-dir", scratch.toString());
+    Cli.Result empty = replay("--data-dir", scratch.toString());
     assertThat(empty.exit()).isEqualTo(2);
     assertThat(empty.err()).contains(scratch + " holds no record log (no runs/ directory)");
-    Result missing = replay("--data-dir", scratch.resolve("absent").toString());
+    Cli.Result missing = replay("--data-dir", scratch.resolve("absent").toString());
     assertThat(missing.err()).contains("is not a directory");
   }
 

@@ -2,9 +2,7 @@ package io.ergowatch.monitor.dashboards;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ergowatch.monitor.cli.Main;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import io.ergowatch.monitor.testing.Cli;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The run page (/runs/{run}, live) and the report (`ergowatch report`, one HTML file), both
@@ -117,15 +114,11 @@ class RunPageEndToEndTest {
   @Test
   void theReportIsOneSelfContainedFileWithEveryRunsWholeCourse() throws Exception {
     Path html = dir.resolve("sweep.html");
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int exit = cl.execute("report", "--job", "sweep", "sgd-stall", "--data-dir", dataDir.toString(), "-o", html.toString());
-    assertThat(exit).as(err.toString()).isZero();
-    assertThat(out.toString()).startsWith("wrote " + html + ": 3 run(s), ");
-    System.out.print("report: " + out); // its size, in the test's output
+    Cli.Result report = Cli.run("report", "--job", "sweep", "sgd-stall", "--data-dir", dataDir.toString(), "-o",
+        html.toString());
+    assertThat(report.exit()).as(report.err()).isZero();
+    assertThat(report.out()).startsWith("wrote " + html + ": 3 run(s), ");
+    System.out.print("report: " + report.out()); // its size, in the test's output
     String body = Files.readString(html);
     assertThat(Files.size(html)).as("report size").isLessThan(2L << 20);
     Matcher urls = Pattern.compile("(?i)(?:src|href)=\"[^\"]+\"|https?://[^\"' )]+").matcher(body);
