@@ -68,6 +68,22 @@ final class ExternalTool {
     }
   }
 
+  /**
+   * Headless Chromium (Debian's) on {@code url}, with a throwaway profile in {@code dir}, a window
+   * of {@code windowSize} ("1280,900") and a virtual time budget of 5 s for the page's scripts;
+   * {@code mode} says what it does ({@code --dump-dom}, {@code --screenshot=FILE}, extra flags).
+   */
+  static Result chromium(Path dir, Duration timeout, String windowSize, String url, String... mode) {
+    Path chromium = require("/usr/bin/chromium", "chromium");
+    List<String> cmd = new java.util.ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox",
+        "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-dev-shm-usage", "--user-data-dir=" + dir.resolve("chromium-profile"),
+        "--window-size=" + windowSize, "--virtual-time-budget=5000"));
+    cmd.addAll(List.of(mode));
+    cmd.add(url);
+    return run(timeout, dir, cmd);
+  }
+
   private static void delete(Path p) {
     if (p != null) {
       try {

@@ -8,8 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -56,14 +54,9 @@ class RunPageEndToEndTest {
   }
 
   private ExternalTool.Result chromium(String url, String... mode) {
-    Path chromium = ExternalTool.require("/usr/bin/chromium", "chromium");
-    List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-dev-shm-usage", "--user-data-dir=" + dir.resolve("chromium-profile"), "--window-size=1280,2200",
-        "--virtual-time-budget=5000", "--allow-file-access-from-files"));
-    cmd.addAll(List.of(mode));
-    cmd.add(url);
-    return ExternalTool.run(BROWSER_TIMEOUT, dir, cmd);
+    String[] flags = java.util.stream.Stream.concat(java.util.stream.Stream.of("--allow-file-access-from-files"),
+        java.util.Arrays.stream(mode)).toArray(String[]::new);
+    return ExternalTool.chromium(dir, BROWSER_TIMEOUT, "1280,2200", url, flags);
   }
 
   private static void screenshot(ExternalTool.Result r, Path png) throws Exception {

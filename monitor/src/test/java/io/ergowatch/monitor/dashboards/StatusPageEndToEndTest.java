@@ -6,7 +6,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -54,14 +53,7 @@ class StatusPageEndToEndTest {
   }
 
   private ExternalTool.Result chromium(String... mode) {
-    Path chromium = ExternalTool.require("/usr/bin/chromium", "chromium");
-    List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-dev-shm-usage", "--user-data-dir=" + dir.resolve("chromium-profile"), "--window-size=1280,900",
-        "--virtual-time-budget=5000"));
-    cmd.addAll(List.of(mode));
-    cmd.add("http://127.0.0.1:" + monitor.httpPort() + "/");
-    return ExternalTool.run(BROWSER_TIMEOUT, dir, cmd);
+    return ExternalTool.chromium(dir, BROWSER_TIMEOUT, "1280,900", "http://127.0.0.1:" + monitor.httpPort() + "/", mode);
   }
 
   @Test
