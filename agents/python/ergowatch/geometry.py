@@ -1,26 +1,31 @@
 """Device-side gradient and weight geometry for one parameter set (docs/math.md §2).
 
-:class:`Geometry` turns, once per optimizer step, the parameters w and their gradients g into
-0-d device tensors: the well-known series of docs/protocol.md. Everything stays on the
-parameters' device and is accumulated in fp32; nothing here reads a value back to the host
-(no ``.item()``, no ``float(tensor)``, no data-dependent Python branch), so a step never
-waits for the GPU. The caller stacks the tensors and copies them to the host asynchronously.
+:class:`Geometry` turns the parameters w and their gradients g into 0-d device tensors: the
+well-known series of docs/protocol.md. Everything stays on the parameters' device and is
+accumulated in fp32; nothing here reads a value back to the host (no ``.item()``, no
+``float(tensor)``, no data-dependent Python branch), except on CPU where the host is the
+device. The caller gathers the tensors and copies them to the host asynchronously.
 
-Definitions (g before clipping, w before the update, u = w_next - w):
+grad_sq is taken at every step the caller asks for: one dot product over the gradients,
+which :class:`FlatGrads` keeps as views of one flat buffer where it can. The rest is measured
+over **blocks** (docs/protocol.md, "Blocks"): at block starts t_0 < t_1 < ... (every step,
+every k steps, or wherever the caller's budget puts them) with g before clipping and w
+before the update:
 
-- u of a step is known only at the *next* call, when the parameters hold w_next, so the
-  update series of step t (update_sq, grad_dot_update, update_dot_prev, ema_update_dot) come
-  out of call t+1 and are labelled with step t.
-- c, the EMA centre, is the exponential moving average of the weights of the geometry steps
-  *before* the current one: c starts at the first geometry step's w, and after step t (used
-  by its update series) c <- c + a (w_t - c), a = min(1, every / ema_horizon). So
-  ema_dist_sq_t = |w_t - c_t|^2 and, with the same c_t, |w_{t+1} - c_t|^2 =
-  ema_dist_sq_t + 2 ema_update_dot_t + update_sq_t (the identity of math.md §2, exact).
-  A step the AMP GradScaler skipped does not move c.
+- u_i = w_{t_{i+1}} - w_{t_i}, the whole block's update, is known at the next block start,
+  so the update series of block i (update_sq, update_dot_prev = <u_i, u_{i-1}>,
+  ema_update_dot, and at full grad_dot_update = <g_{t_i}, u_i>) come out of the call at
+  t_{i+1} and are labelled with t_i; ``update_steps`` = t_{i+1} - t_i is the caller's.
+- c, the EMA centre, starts at w_{t_0} and moves once per block: after block i,
+  c <- c + a (w_{t_i} - c). So ema_dist_sq_i = |w_{t_i} - c_i|^2 and, with the same c_i,
+  |w_{t_{i+1}} - c_i|^2 = ema_dist_sq_i + 2 ema_update_dot_i + update_sq_i: the identity of
+  math.md §2 holds exactly on the chain of block starts, and the sums of Π over blocks
+  telescope as they do over steps.
 
-Memory (d = parameters measured, fp32): basic 2d (w and g flat); standard and full 6d (three
-rotating weight/update buffers, g, c, w - c); on CPU one more d of scratch. Full adds 2d per
-live lagged-reference probe and, while it runs, one 32 x 131072 block of random directions.
+Cost of a block start (plain tensor ops, fused where torch fuses them): one copy of w, one
+subtraction for u, one matrix-vector product for every inner product of u (the rows of the
+[3, d] buffer: the previous update, e = w - c and u itself), one fused update of e, three
+dot products for weight_sq, ema_grad_dot and ema_dist_sq.
 
 Example:
     >>> import torch
@@ -28,30 +33,34 @@ Example:
     >>> w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
     >>> geo = Geometry(FlatLayout([w], ["w"]), level="standard")
     >>> w.grad = torch.tensor([1.0, 0.0])
-    >>> late, now = geo.step(0)
-    >>> float(dict(now)["weight_sq"]), float(dict(now)["grad_sq"])
-    (25.0, 1.0)
+    >>> float(geo.grad_sq())
+    1.0
+    >>> late, now = geo.block(0, geo.flat_grads(0, None))
+    >>> float(dict(now)["weight_sq"])
+    25.0
     >>> with torch.no_grad():
     ...     w -= 0.5 * w.grad
-    >>> late, now = geo.step(1)
-    >>> float(dict(late)["update_sq"]), float(dict(late)["grad_dot_update"])
-    (0.25, -0.5)
+    >>> late, now = geo.block(1, geo.flat_grads(1, None))
+    >>> float(dict(late)["update_sq"])
+    0.25
 """
 
 import logging
+import operator
 import zlib
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 __all__ = ["FlatLayout", "Geometry", "Projections", "LaggedReference", "hvp_sharpness", "STANDARD_SERIES",
-           "BASIC_SERIES"]
+           "BASIC_SERIES", "FlatGrads"]
 
 log = logging.getLogger(__name__)
 
 BASIC_SERIES = ("grad_sq", "nonfinite")
-STANDARD_SERIES = ("weight_sq", "update_sq", "update_dot_prev", "grad_dot_update", "ema_grad_dot", "ema_dist_sq",
-                   "ema_update_dot")
+STANDARD_SERIES = ("weight_sq", "update_sq", "update_dot_prev", "ema_grad_dot", "ema_dist_sq", "ema_update_dot",
+                   "update_steps")
+FULL_SERIES = ("grad_dot_update",)
 REF_SERIES = ("ref_grad_dot", "ref_dist_sq", "ref_grad_sq", "ref_probe_step")
 PROJECTION_BLOCK = 1 << 22  # random numbers generated at once (16 MiB of fp32)
 
@@ -158,205 +167,250 @@ class FlatLayout:
         return sum(getattr(p, "_version", 0) for p in self.params)
 
 
-CPU_HOST_READS = True
-"""On CPU the "device" is the host, so reading a scalar back costs nothing and syncs nothing:
-the non-finite count is then computed only when the squared norm it goes with is not finite.
-On an accelerator the count is always computed on the device. Tests switch this off to run
-the device path on CPU."""
+_GRAD = operator.attrgetter("grad")
 
 
-class _Ops:
-    """Reductions accumulated in fp32.
+def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """<a, b> of two flat fp32 vectors (BLAS; on CPU as accurate as a pairwise sum, measured)."""
+    return torch.dot(a, b)
 
-    CUDA: cuBLAS dot products; the non-finite count always computed (no read-back). CPU: a
-    norm for |a|^2 (one read), multiply into a scratch buffer and a pairwise sum for <a, b>
-    (faster and more accurate than the sequential sdot of a reference BLAS), and the count
-    only when it can be non-zero (see CPU_HOST_READS).
+
+def nonfinite(a: torch.Tensor, sq: Optional[torch.Tensor] = None, host_reads: bool = False) -> torch.Tensor:
+    """Count of NaN and infinite elements of ``a``; ``sq`` = |a|^2 when known.
+
+    With ``host_reads`` (CPU, where the "device" is the host and reading ``sq`` back syncs
+    nothing) the count is made only when it can be non-zero: a finite sum of squares has only
+    finite terms. Otherwise it is always made (no read-back)."""
+    if host_reads and sq is not None and bool(torch.isfinite(sq)):
+        return torch.zeros((), dtype=torch.int64)
+    return a.numel() - torch.isfinite(a).sum()
+
+
+class FlatGrads:
+    """The gradients as one flat fp32 vector, without a copy where it can be had.
+
+    Where every gradient is a dense, contiguous fp32 tensor on the layout's device, the first
+    call re-homes them into one flat buffer (each ``p.grad`` becomes a view of it, values
+    kept), so that |g|^2 is one dot product and the geometry reads g in place. Backward then
+    accumulates into those views, and ``zero_grad(set_to_none=False)`` (torch 1.x's default)
+    zeroes them in place. A parameter that has no gradient keeps ``None`` (an optimizer
+    still skips it) and its slice of the buffer stays 0.
+
+    Whether the views still are the gradients is checked at every call (an identity test per
+    parameter, done by ``map`` in C). ``zero_grad(set_to_none=True)`` (torch 2's default)
+    replaces them every step: after two such steps in a row the gradients are read as they
+    are (per-tensor norms, a copy for the geometry) and adoption is tried again only every
+    1000 steps.
     """
 
-    def __init__(self, layout: FlatLayout):
-        self.cuda = layout.device.type != "cpu"
-        self.scratch = None if self.cuda else layout.empty()
-        self.zero = torch.zeros((), dtype=torch.int64, device=layout.device)
+    RETRY = 1000
 
-    def dot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if self.cuda:
-            return torch.dot(a, b)
-        return torch.mul(a, b, out=self.scratch).sum()
+    def __init__(self, layout: FlatLayout, adopt: bool = True):
+        self.layout = layout
+        p = layout.params
+        self.enabled = adopt and all(q.dtype == torch.float32 and not q.is_sparse for q in p)
+        self.flat: Optional[torch.Tensor] = None
+        self._views: List[Optional[torch.Tensor]] = []
+        self._misses = 0
+        self._retry_at = 0
+        self._calls = 0
+        self._step: Optional[int] = None
+        self._last: Optional[torch.Tensor] = None
+        self.adoptions = 0
 
-    def sq(self, a: torch.Tensor) -> torch.Tensor:
-        if self.cuda:
-            return torch.dot(a, a)
-        return torch.linalg.vector_norm(a).square()
+    def current(self, step: Optional[int] = None) -> Optional[torch.Tensor]:
+        """The flat gradient if the parameters' gradients are its views now (adopting them when
+        due), else None. Decided once per ``step``."""
+        if step is not None and step == self._step:
+            return self._last
+        self._step = step
+        self._last = self._current()
+        return self._last
 
-    def nonfinite(self, a: torch.Tensor, sq: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Count of NaN and infinite elements of ``a``; ``sq`` = |a|^2 when known."""
-        if self.cuda:
-            return a.numel() - torch.isfinite(a).sum()  # one pass over a, one over its bool mask
-        if CPU_HOST_READS and sq is not None and bool(torch.isfinite(sq)):
-            return self.zero  # a finite sum of squares has only finite terms
-        return torch.count_nonzero(torch.sub(a, a, out=self.scratch))  # x - x is 0 iff x is finite
+    def _current(self) -> Optional[torch.Tensor]:
+        self._calls += 1
+        if self.flat is not None and all(map(operator.is_, map(_GRAD, self.layout.params), self._views)):
+            self._misses = 0
+            return self.flat
+        if not self.enabled or self._calls < self._retry_at:
+            return None
+        self._misses += 1
+        if self._misses > 2:
+            self._retry_at = self._calls + self.RETRY
+            self._misses = 0
+            return None
+        return self._adopt()
+
+    def _adopt(self) -> Optional[torch.Tensor]:
+        layout = self.layout
+        grads = [q.grad for q in layout.params]
+        for q, g in zip(layout.params, grads):
+            if g is not None and (g.is_sparse or g.dtype != torch.float32 or g.device != layout.device
+                                  or not g.is_contiguous() or g.shape != q.shape):
+                return None
+        if all(g is None for g in grads):
+            return None
+        if self.flat is None:
+            self.flat = torch.zeros(layout.numel, dtype=torch.float32, device=layout.device)
+        views: List[Optional[torch.Tensor]] = []
+        for q, g, o, n in zip(layout.params, grads, layout.offsets, layout.numels):
+            v = self.flat[o:o + n]
+            if g is None:
+                v.zero_()  # no gradient counts 0
+                views.append(None)
+                continue
+            v = v.view(q.shape)
+            if g.data_ptr() != v.data_ptr():  # a gradient that is still our view keeps its values
+                v.copy_(g)
+                q.grad = v
+            views.append(q.grad)
+        self._views = views
+        self.adoptions += 1
+        return self.flat
 
 
 class Geometry:
-    """The per-step geometry of one :class:`FlatLayout`; see the module docstring.
+    """The geometry of one :class:`FlatLayout` over blocks of steps; see the module docstring.
+
+    :meth:`grad_sq` runs at every step (or at the steps the caller chooses); :meth:`block`
+    at the first step of each block. Buffers (d = parameters measured, fp32): the current
+    and the block-start weights, the update and the previous update, e = w - c (rows of one
+    [3, d] tensor, [4, d] at full with g of the block start); plus a flat g where the
+    gradients cannot be read in place.
 
     Args:
         layout: the parameters measured.
-        level: "basic" (grad_sq, nonfinite) or "standard"/"full" (all of STANDARD_SERIES too).
-        every: the standard series are computed at steps divisible by ``every`` (their update
-            series one call later); grad_sq and nonfinite at every step.
-        ema_horizon: the EMA centre's horizon in steps.
+        level: "basic" (grad_sq, nonfinite) or "standard"/"full" (the block series too).
+        ema_alpha: the centre's rate a per block.
+        adopt_grads: allow re-homing the gradients into one flat buffer (:class:`FlatGrads`).
     """
 
-    def __init__(self, layout: FlatLayout, level: str = "standard", every: int = 1, ema_horizon: float = 1000.0):
+    def __init__(self, layout: FlatLayout, level: str = "standard", ema_alpha: float = 0.001,
+                 adopt_grads: bool = True):
         if level not in ("basic", "standard", "full"):
             raise ValueError(f"level must be basic, standard or full, got {level!r}")
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        if ema_horizon < 1:
-            raise ValueError(f"ema_horizon must be >= 1 step, got {ema_horizon}")
+        if not 0 < ema_alpha <= 1:
+            raise ValueError(f"ema_alpha must be within (0, 1], got {ema_alpha}")
         self.layout = layout
         self.level = level
-        self.every = int(every)
-        self.alpha = min(1.0, self.every / float(ema_horizon))
-        self.ops = _Ops(layout)
+        self.alpha = float(ema_alpha)
         self.geometry = level != "basic"
+        self.full = level == "full"
+        self.grads = FlatGrads(layout, adopt_grads)
+        self._g: Optional[torch.Tensor] = None  # flat copy of g where it cannot be read in place
+        self._w_free: Optional[torch.Tensor] = None  # flat w of the latest load (free for the next one)
+        self._w_step: Optional[int] = None
+        self._w_now: Optional[torch.Tensor] = None
+        self._g_step: Optional[int] = None
+        self._g_now: Optional[torch.Tensor] = None
         if self.geometry:
-            self._free, self._w, self._nup = layout.empty(), layout.empty(), layout.empty()
-            self._c, self._e = layout.empty(), layout.empty()
+            self._rows = torch.empty(4 if self.full else 3, layout.numel, dtype=torch.float32, device=layout.device)
+            self._w_start = layout.empty()
+            self._w_free = layout.empty()
+        self._u = 0  # row of the next update; the other of rows 0..1 holds the previous one
+        self._start: Optional[int] = None  # first step of the open block
+        self._have_prev = False
+
+    # ---- every step ------------------------------------------------------------------
+
+    def grad_sq(self, inv_scale: Optional[torch.Tensor] = None, step: Optional[int] = None) -> torch.Tensor:
+        """|g|^2 (unscaled): one dot on the flat gradient, or per-tensor norms. (Where the
+        parameters moved to another device, :meth:`flat_weights` says so at the next block.)"""
+        flat = self.grads.current(step)
+        if flat is not None:
+            sq = dot(flat, flat)
+        elif not self.layout.norms_in_place:
+            g = self.flat_grads(None, None)
+            return dot(g, g)
         else:
-            self._free = self._w = layout.empty()
-        self._g = layout.empty()
-        self._have_w = False
-        self._nup_valid = False
-        self._prev_geom = False
-        self._prev_skip: Optional[torch.Tensor] = None
-        self._c_ready = False
+            sq = self.layout.grad_sq_in_place()
+        return sq if inv_scale is None else sq * inv_scale.square()
+
+    def flat_grads(self, step: Optional[int], inv_scale: Optional[torch.Tensor]) -> torch.Tensor:
+        """g of this step as one flat fp32 vector, unscaled (in place where it can be; valid
+        until the next optimizer step, do not modify)."""
+        if step is not None and self._g_step == step:
+            return self._g_now
+        flat = self.grads.current(step) if inv_scale is None else None
+        if flat is None:
+            if self._g is None:
+                self._g = self.layout.empty()
+            flat = self.layout.load_grads(self._g)
+            if inv_scale is not None:
+                flat.mul_(inv_scale)
+        self._g_step, self._g_now = step, flat
+        return flat
+
+    def flat_weights(self, step: int) -> torch.Tensor:
+        """w of this step as one flat fp32 vector (one fused copy, made once per step; valid
+        until the next step)."""
+        if self._w_step != step:
+            if self._w_free is None:
+                self._w_free = self.layout.empty()
+            self._w_now = self.layout.load_params(self._w_free)
+            self._w_step = step
+        return self._w_now
+
+    # ---- blocks ----------------------------------------------------------------------
 
     @property
-    def current_weights(self) -> torch.Tensor:
-        """w of the latest call, flat fp32 (valid until the next call)."""
-        return self._w
+    def block_open(self) -> bool:
+        return self._start is not None
 
-    @property
-    def current_grads(self) -> torch.Tensor:
-        """g of the latest call, flat fp32, unscaled (valid until the next call)."""
-        return self._g
-
-    def is_geometry_step(self, step: int) -> bool:
-        return self.geometry and step % self.every == 0
-
-    def needs_flat(self, step: int) -> bool:
-        """Whether this step needs the flat copies of w and g: a geometry step, the steps just
-        before and after one (their w gives the updates around it), or a layout whose norms
-        cannot be taken in place."""
-        if not self.layout.norms_in_place:
-            return True
-        return self.geometry and (self.is_geometry_step(step) or self._prev_geom
-                                  or self.is_geometry_step(step + 1))
-
-    def step(self, step: int, inv_scale: Optional[torch.Tensor] = None, amp: bool = False,
-             need_flat: bool = False) -> Tuple[Named, Named]:
-        """Measures one optimizer step; call after backward, before ``optimizer.step()``.
-
-        On an accelerator, a step that needs no flat copy (see :meth:`needs_flat`; the caller
-        adds its own needs with ``need_flat``) only takes |g|^2 from per-tensor norms, one pass
-        over the gradients: then :attr:`current_weights` and :attr:`current_grads` are not
-        this step's, and no non-finite count is made (a non-finite gradient shows in grad_sq).
+    def block(self, step: int, g: torch.Tensor) -> Tuple[Named, Named]:
+        """Closes the open block at this step and opens the next one.
 
         Args:
-            step: the training step of this call.
-            inv_scale: 1 / loss scale (0-d device tensor) while the gradients are still scaled.
-            amp: a GradScaler is in use: a step whose gradient holds a non-finite value is one
-                it skips (the ``_skip`` entry), and it does not move the EMA centre.
-            need_flat: the caller needs :attr:`current_weights` / :attr:`current_grads`.
+            step: the step of this call (the block's first step).
+            g: this step's flat unscaled gradient (:meth:`flat_grads`).
 
         Returns:
-            (late, now): the update series of the previous call's step, and this step's
-            series; entries starting with "_" are internal (``_nf_g``, ``_nf_w``, ``_skip``).
+            (late, now): the update series of the block that ends here (labelled with its first
+            step; empty for the first block), and this step's weight_sq, ema_grad_dot and
+            ema_dist_sq.
         """
-        ops = self.ops
-        if ops.cuda or not CPU_HOST_READS:
-            if not need_flat and not self.needs_flat(step):
-                return [], self._in_place(inv_scale, amp)
-        geom_now = self.is_geometry_step(step)
-        late: Named = []
-        now: Named = []
-        wn = self.layout.load_params(self._free)
-        need_nu = self.geometry and self._have_w and (self._prev_geom or geom_now)
-        if need_nu:
-            nu = torch.sub(self._w, wn, out=self._w)  # -u of the previous step
-            if self._prev_geom:
-                late = self._late(nu)
-        g = self.layout.load_grads(self._g)
-        if inv_scale is not None:
-            g.mul_(inv_scale)
-        grad_sq = ops.sq(g)
-        nf_g = ops.nonfinite(g, grad_sq)
-        now.append(("grad_sq", grad_sq))
-        now.append(("_nf_g", nf_g))
-        weight_sq = ops.sq(wn) if geom_now or not ops.cuda else None
-        now.append(("_nf_w", ops.nonfinite(wn, weight_sq)))
-        skip = None
-        if amp:
-            skip = (nf_g > 0).to(torch.float32)
-            now.append(("_skip", skip))
-        if geom_now:
-            now.append(("weight_sq", weight_sq))
-            if not self._c_ready:
-                self._c.copy_(wn)
-                self._c_ready = True
-            e = torch.sub(wn, self._c, out=self._e)
-            now.append(("ema_grad_dot", ops.dot(g, e)))
-            now.append(("ema_dist_sq", ops.sq(e)))
-        if self.geometry:
-            if need_nu:
-                self._nup, self._w, self._free = self._w, wn, self._nup
-                self._nup_valid = True
-            else:
-                self._w, self._free = wn, self._w
-                self._nup_valid = False
-        self._have_w = True
-        self._prev_geom = geom_now
-        self._prev_skip = skip
+        w = self.flat_weights(step)
+        late = self._close(w)
+        e = self._rows[2]
+        if late is None:
+            late = []
+            e.zero_()  # c starts at the first block's w
+        now: Named = [("weight_sq", dot(w, w)), ("ema_grad_dot", dot(e, g)), ("ema_dist_sq", dot(e, e))]
+        if self.full:
+            self._rows[3].copy_(g)
+        self._w_start, self._w_free = w, self._w_start  # w stays this step's flat_weights()
+        self._start = step
         return late, now
 
-    def _in_place(self, inv_scale: Optional[torch.Tensor], amp: bool) -> Named:
-        """grad_sq alone, from per-tensor norms; the flat state is left as it is."""
-        self.layout.check_device()
-        grad_sq = self.layout.grad_sq_in_place()
-        if inv_scale is not None:
-            grad_sq = grad_sq * inv_scale.square()
-        now: Named = [("grad_sq", grad_sq)]
-        if amp:
-            now.append(("_skip", torch.isfinite(grad_sq).logical_not().to(torch.float32)))
-        self._have_w = False  # the next flat step starts the update chain again
-        self._prev_geom = False
-        self._prev_skip = None
-        return now
-
-    def _late(self, nu: torch.Tensor) -> Named:
-        """Update series of the previous step from nu = -u; then moves the EMA centre."""
-        ops = self.ops
-        out = [("update_sq", ops.sq(nu)), ("grad_dot_update", ops.dot(self._g, nu).neg())]
-        if self._nup_valid:
-            out.append(("update_dot_prev", ops.dot(nu, self._nup)))
-        out.append(("ema_update_dot", ops.dot(nu, self._e).neg()))
-        if self._prev_skip is None:
-            self._c.add_(self._e, alpha=self.alpha)
-        else:
-            self._c.addcmul_(self._e, (1.0 - self._prev_skip) * self.alpha)
-        return out
+    def _close(self, w: torch.Tensor) -> Optional[Named]:
+        """The update series of the open block ending at weights w; moves the centre."""
+        if self._start is None:
+            return None
+        rows = self._rows
+        u = rows[self._u]
+        torch.sub(w, self._w_start, out=u)
+        prods = torch.mv(rows, u)  # <u,u> or <u_prev,u>, <u_prev,u> or <u,u>, <e,u>[, <g_start,u>]: one pass
+        late: Named = [("update_sq", prods[self._u]), ("ema_update_dot", prods[2])]
+        if self._have_prev:
+            late.append(("update_dot_prev", prods[1 - self._u]))
+        if self.full:
+            late.append(("grad_dot_update", prods[3]))
+        # e' = w' - c' with c' = c + a e: e' = u + (1 - a) e, in place.
+        torch.add(u, rows[2], alpha=1.0 - self.alpha, out=rows[2])
+        self._u = 1 - self._u
+        self._have_prev = True
+        return late
 
     def finish(self) -> Named:
-        """The update series of the last step, read from the parameters as they are now (after
-        the last ``optimizer.step()``); empty when they did not change or none is pending."""
-        if not (self.geometry and self._have_w and self._prev_geom):
+        """The update series of the open block, read from the parameters as they are now
+        (after the last ``optimizer.step()``); empty when no block is open."""
+        if self._start is None:
             return []
-        nu = self.layout.sub_params_from(self._w)
-        self._have_w = False
-        return self._late(nu)
+        self.layout.check_device()
+        w = self.layout.load_params(self._w_free)
+        late = self._close(w)
+        self._start = None
+        return late or []
 
 
 class Projections:
@@ -405,7 +459,7 @@ class LaggedReference:
     |w_p - w_r|^2, ref_grad_sq = |g_p|^2 and ref_probe_step = p (the reference point is chosen
     later, exactly, without a replay; docs/math.md §1, "no wrong turns")."""
 
-    def __init__(self, layout: FlatLayout, ops: _Ops, ref_every: int, ref_lag: int):
+    def __init__(self, layout: FlatLayout, ref_every: int, ref_lag: int):
         if ref_every < 1 or ref_lag < 1:
             raise ValueError(f"ref_every and ref_lag must be >= 1, got {ref_every} and {ref_lag}")
         live = -(-ref_lag // ref_every)
@@ -413,7 +467,6 @@ class LaggedReference:
             raise ValueError(f"ref_lag {ref_lag} / ref_every {ref_every} keeps {live} probes (2 weight-sized copies "
                              f"each) alive; at most 8")
         self.layout = layout
-        self.ops = ops
         self.every = ref_every
         self.lag = ref_lag
         self.probes: List[Tuple[int, torch.Tensor, torch.Tensor]] = []
@@ -435,8 +488,7 @@ class LaggedReference:
         if due:
             p, wp, gp = due[-1]  # steps never skip in practice; if they do, the latest due wins
             d = torch.sub(wp, w, out=wp)
-            out = [("ref_grad_dot", self.ops.dot(gp, d)), ("ref_dist_sq", self.ops.sq(d)),
-                   ("ref_grad_sq", self.ops.sq(gp))]
+            out = [("ref_grad_dot", dot(gp, d)), ("ref_dist_sq", dot(d, d)), ("ref_grad_sq", dot(gp, gp))]
             probe_step = p
             self.probes = [pr for pr in self.probes if pr[0] + self.lag > step]
             for pr in due:

@@ -1,15 +1,20 @@
 """``ergowatch.watch``: the PyTorch hook that measures and streams a training run.
 
-The watcher computes on the device (see :mod:`ergowatch.geometry`), gathers each step's
-0-d results, and every ``copy_every`` steps concatenates them into one float64 vector that is
-copied to the host asynchronously (pinned memory and a CUDA event on GPUs); it reads a batch
-once its event reports completion, assembles one record per step and hands it to the
-:class:`ergowatch.Agent`, which never blocks. No ``.item()``, no ``float(tensor)``, no host
-sync per step.
+The watcher computes on the device (see :mod:`ergowatch.geometry`). On a GPU it gathers each
+step's 0-d results and every ``copy_every`` steps concatenates them into one float64 vector
+that is copied to the host asynchronously (pinned memory and a CUDA event); it reads a batch
+once its event reports completion: no ``.item()``, no ``float(tensor)``, no host sync per
+step. On CPU the host is the device and the values are read at once. Records of a geometry
+block wait until the block's update is known, then go to the :class:`ergowatch.Agent` in
+step order; the agent encodes and sends them on its own thread and never blocks.
+
+By default a :class:`ergowatch.budget.Budget` holds the watcher's cost under 1% of the step
+time by choosing how many steps each geometry block spans.
 """
 
 import collections
 import logging
+import math
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -17,6 +22,7 @@ import torch
 
 from . import geometry as geo_mod
 from .agent import Agent
+from .budget import Budget
 from .distributed import LocalGradNorm, is_ddp, is_fsdp, rank_and_world
 from .protocol import Mode, check_series
 
@@ -25,9 +31,8 @@ __all__ = ["Watcher"]
 log = logging.getLogger(__name__)
 
 _MAX_IN_FLIGHT = 64
-_INTERNAL = ("_nf_g", "_nf_w", "_skip")
 _GRAD_SERIES_NOW = ("grad_sq", "ema_grad_dot")
-
+_perf = time.perf_counter
 
 
 def _optimizer_labels(optimizer) -> Dict[str, str]:
@@ -46,6 +51,38 @@ def _optimizer_labels(optimizer) -> Dict[str, str]:
     if isinstance(betas, (tuple, list)) and betas and isinstance(betas[0], (int, float)):
         out["beta1"] = repr(float(betas[0]))
     return out
+
+READ_CPU_AT_ONCE = True
+"""On CPU the host is the device: values are read at once (``.item()`` waits for nothing).
+Tests switch this off to run the accelerator's batched, asynchronous path on CPU."""
+
+
+class _DeviceTimer:
+    """Device time of the block starts, read without waiting: a pair of CUDA events around
+    each, queried at later steps (``Event.query()`` does not block)."""
+
+    def __init__(self):
+        self._open = None
+        self._pending = collections.deque()
+
+    def start(self) -> None:
+        self._open = torch.cuda.Event(enable_timing=True)
+        self._open.record()
+
+    def stop(self) -> None:
+        end = torch.cuda.Event(enable_timing=True)
+        end.record()
+        if len(self._pending) < 8:
+            self._pending.append((self._open, end))
+        self._open = None
+
+    def poll(self) -> Optional[float]:
+        """Seconds of the oldest finished block start, or None."""
+        if self._pending and self._pending[0][1].query():
+            start, end = self._pending.popleft()
+            return start.elapsed_time(end) / 1000.0
+        return None
+
 
 class _HostCopies:
     """Moves batches of device results to the host without waiting for the device.
@@ -106,8 +143,11 @@ class Watcher:
       geometry steps and their neighbours) take grad_sq from per-tensor norms in one pass and
       send no nonfinite (a non-finite gradient shows in grad_sq, which the monitor treats as
       divergence).
-    - ``standard`` (default): + weight_sq, update_sq, update_dot_prev, grad_dot_update,
-      ema_grad_dot, ema_dist_sq, ema_update_dot (at steps divisible by ``every``).
+    - ``standard`` (default): + weight_sq, ema_grad_dot, ema_dist_sq at the first step of each
+      geometry block, and that block's update series update_sq, update_dot_prev,
+      ema_update_dot and update_steps (its length); ``full`` adds grad_dot_update. A block is
+      ``every`` steps when given, else as long as the cost budget needs (odd lengths 1, 3, 5,
+      9, ...; docs/protocol.md, "Blocks").
     - ``full``: + proj.0..proj.{projections-1} every ``projection_every`` steps, the lagged-
       reference probes ref_grad_dot, ref_dist_sq, ref_grad_sq, ref_probe_step (probe every
       ``ref_every`` steps, reference ``ref_lag`` steps later) and, with ``sharpness_every``
@@ -115,12 +155,11 @@ class Watcher:
       preconditioned for Adam).
 
     g is the gradient at :meth:`step` (before clipping; unscaled when a GradScaler scaled
-    it), w the weights then, u = w_next - w the update the optimizer applied. u is known at
-    the next :meth:`step`, so the update series of step t are measured one call later and
-    sent with step t (the last step's at :meth:`close`). A step the GradScaler skipped (a
-    non-finite unscaled gradient) is reported as ``amp_skipped`` = 1: its gradient series,
-    its non-finite gradient count and its update series are not sent, and it does not move
-    the EMA centre.
+    it), w the weights then, u = w_{t+k} - w_t the update the optimizer applied over a block
+    of k steps starting at t. u is known at the block's end, so the records of a block wait
+    until then and go out together, in step order (the last block's at :meth:`close`). A
+    step the GradScaler skipped (a non-finite unscaled gradient) is reported as
+    ``amp_skipped`` = 1 and its gradient series and non-finite gradient count are not sent.
 
     Distributed (``torch.distributed`` initialised, or ``rank``/``world`` given): REPLICATED
     (DDP, the default) - rank 0 sends the geometry; every rank sends loss and, for a
@@ -150,8 +189,12 @@ class Watcher:
         labels: run metadata; ``optimizer`` and ``framework`` are added unless given.
         token: the monitor's auth token.
         level: "basic", "standard" or "full".
-        every: geometry cadence in steps (1: every step).
-        ema_horizon: horizon of the EMA centre, in steps.
+        every: steps per geometry block, fixed (1: every step, exact full resolution); default:
+            chosen by the budget.
+        budget: the share of step time the watcher may spend when ``every`` is not given
+            (0.01 = 1%; None: every step). It measures its own cost and the step time.
+        ema_horizon: horizon of the EMA centre, in blocks of ``every`` steps (the centre moves
+            by a = min(1, every / ema_horizon) per block; a = 1 / ema_horizon when budgeted).
         projections: number of random projections (full).
         projection_every: projection cadence in steps (full).
         seed: seed of the projection directions.
@@ -177,7 +220,8 @@ class Watcher:
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, run: str,
                  address: str = "localhost:7479", job: str = "", labels: Optional[Mapping[str, str]] = None,
-                 token: str = "", level: str = "standard", every: int = 1, ema_horizon: float = 1000.0,
+                 token: str = "", level: str = "standard", every: Optional[int] = None,
+                 budget: Optional[float] = 0.01, ema_horizon: float = 1000.0,
                  projections: int = 32, projection_every: int = 10, seed: int = 0, ref_every: int = 100,
                  ref_lag: int = 100, sharpness_every: int = 0, sharpness_probe=None, sharpness_iters: int = 20,
                  scaler=None, copy_every: Optional[int] = None, extra_series: Sequence[str] = (),
@@ -186,7 +230,10 @@ class Watcher:
                  local_grad: bool = True, start_step: int = 0, agent=None, **agent_options):
         if level not in ("basic", "standard", "full"):
             raise ValueError(f"level must be basic, standard or full, got {level!r}")
-        for name, v in (("every", every), ("projection_every", projection_every), ("sharpness_iters", sharpness_iters)):
+        if every is None and budget is None:
+            every = 1
+        for name, v in (("every", every if every is not None else 1), ("projection_every", projection_every),
+                        ("sharpness_iters", sharpness_iters)):
             if int(v) != v or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v}")
         if sharpness_every < 0:
@@ -225,11 +272,17 @@ class Watcher:
         if measures and named:
             layout = geo_mod.FlatLayout([t for _, t in named], [n for n, _ in named])
             device = layout.device
-            self.geometry = geo_mod.Geometry(layout, level, every, ema_horizon)
+            if ema_horizon < 1:
+                raise ValueError(f"ema_horizon must be >= 1, got {ema_horizon}")
+            alpha = min(1.0, (every or 1) / float(ema_horizon))
+            # The gradients are re-homed into one flat buffer only for a plain module: DDP and
+            # FSDP manage gradient storage themselves.
+            adopt = not (is_ddp(model) or is_fsdp(model))
+            self.geometry = geo_mod.Geometry(layout, level, alpha, adopt_grads=adopt)
             if level == "full":
                 key = f"rank{self.rank}" if self.mode == Mode.SHARDED else ""
                 self.projections = geo_mod.Projections(layout, projections, seed, key)
-                self.reference = geo_mod.LaggedReference(layout, self.geometry.ops, ref_every, ref_lag)
+                self.reference = geo_mod.LaggedReference(layout, ref_every, ref_lag)
         elif named:
             device = named[0][1].device
         elif measures:
@@ -247,6 +300,14 @@ class Watcher:
         self.copy_every = int(copy_every) if copy_every else (16 if device.type == "cuda" else 1)
         if self.copy_every < 1:
             raise ValueError(f"copy_every must be >= 1, got {copy_every}")
+        if every is None and self.mode == Mode.SHARDED and self.world > 1:
+            every = 1  # the ranks' partial sums must cover the same blocks: no per-rank budget
+        self.every = None if every is None else int(every)
+        self.budget = Budget(budget) if every is None and self.geometry is not None else None
+        # On CPU the values are read at once (the host is the device); tests turn this off to
+        # run the accelerator's batched path on CPU.
+        self._read_now = device.type == "cpu" and READ_CPU_AT_ONCE
+        self._device_timer = _DeviceTimer() if device.type == "cuda" else None
         if agent is None:
             all_labels = {"optimizer": type(optimizer).__name__.lower(), "framework": "pytorch"}
             all_labels.update(_optimizer_labels(optimizer))
@@ -270,9 +331,10 @@ class Watcher:
         self._step = int(start_step)
         self._batch_tensors: List[torch.Tensor] = []
         self._batch_meta: List[tuple] = []
-        self._open: Optional[dict] = None
-        self._skipped = collections.deque(maxlen=4096)
-        self._skipped_set = set()
+        self._waiting: collections.deque = collections.deque()  # records of the open block, first = its start
+        self._next_block = self._step  # first step of the next geometry block
+        self._next_grad = self._step
+        self._block_start: Optional[int] = None
         self._last_version = None
         self._closed = False
         self._warned_closed = False
@@ -308,6 +370,8 @@ class Watcher:
             s += list(geo_mod.BASIC_SERIES)
             if self.level != "basic":
                 s += list(geo_mod.STANDARD_SERIES)
+            if self.level == "full":
+                s += list(geo_mod.FULL_SERIES)
             if self.projections is not None:
                 s += self.projections.names()
             if self.reference is not None:
@@ -344,19 +408,27 @@ class Watcher:
                 self._warned_closed = True
                 log.warning("ergowatch: watch.step() after close(): ignored")
             return
+        t0 = _perf()
+        budget = self.budget
+        if budget is not None:
+            budget.step_started(t0)
         s = self._step if step is None else int(step)
         t_ns = time.time_ns()
         host: Dict[str, float] = {}
         tensors: List[torch.Tensor] = []
         names: List[Tuple[str, int]] = []
+        read_now = self._read_now
 
         def put(name: str, value) -> None:
             if torch.is_tensor(value):
                 v = value.detach()
                 if v.numel() != 1:
                     raise ValueError(f"{name} must be a single number, got a tensor of shape {tuple(v.shape)}")
-                tensors.append(v.reshape(1).clone())
-                names.append((name, 1))
+                if read_now and v.device.type == "cpu":
+                    host[name] = v.item()
+                else:
+                    tensors.append(v.reshape(1).clone())
+                    names.append((name, 1))
             else:
                 host[name] = float(value)
 
@@ -376,41 +448,114 @@ class Watcher:
             put(name, value)
 
         late: geo_mod.Named = []
+        now: geo_mod.Named = []
+        late_host: Dict[str, float] = {}
+        grad_cost = block_cost = None
         if self.geometry is not None:
-            inv_scale, amp = self._scaler_state()
-            project = self.projections is not None and s % self.projection_every == 0
-            need_flat = project or (self.reference is not None and self.reference.needs_flat(s))
-            late, now = self.geometry.step(s, inv_scale, amp, need_flat)
-            for name, t in now:
-                tensors.append(t.reshape(1))
-                names.append((name, 1))
-            if project:
-                tensors.append(self.projections.compute(self.geometry.current_weights))
-                names.append(("_proj", self.projections.count))
-            if self.reference is not None and need_flat:
-                ref, probe = self.reference.step(s, self.geometry.current_weights, self.geometry.current_grads)
-                for name, t in ref:
-                    tensors.append(t.reshape(1))
-                    names.append((name, 1))
-                if probe is not None:
-                    host["ref_probe_step"] = float(probe)
-            self._last_version = self.geometry.layout.params_version()
+            late, now, grad_cost, block_cost = self._measure(s, host, late_host)
         if self.sharpness and s % self.sharpness_every == 0:
             lam, self._sharp_v = geo_mod.hvp_sharpness(self._sharp_params, self.sharpness_probe, self.optimizer,
                                                        self.sharpness_iters, self._sharp_v)
-            tensors.append(lam.reshape(1))
-            names.append(("sharpness", 1))
+            now.append(("sharpness", lam))
         if self.local is not None:
-            tensors.append(self.local.take().reshape(1))
-            names.append(("grad_local_sq", 1))
-        late_names = [(n, 1) for n, _ in late]
-        tensors = [t for _, t in late] + tensors
-        self._batch_tensors.extend(t.reshape(-1) for t in tensors)
-        self._batch_meta.append((s, t_ns, host, late_names, names))
+            now.append(("grad_local_sq", self.local.take()))
         self._step = s + 1
-        if len(self._batch_meta) >= self.copy_every:
-            self._submit()
-        self._deliver(wait=False)
+        if read_now:
+            late_values = {n: t.item() for n, t in late}
+            late_values.update(late_host)
+            self._assemble(s, t_ns, host, late_values, self._read(now))
+        else:
+            for name, t in now:
+                tensors.append(t.reshape(-1))
+                names.append((name if t.numel() == 1 else "_proj", t.numel()))
+            self._batch_tensors.extend([t.reshape(-1) for _, t in late] + tensors)
+            self._batch_meta.append((s, t_ns, host, [(n, 1) for n, _ in late], names, late_host))
+            if len(self._batch_meta) >= self.copy_every:
+                self._submit()
+            self._deliver(wait=False)
+        if budget is not None:
+            spent = _perf() - t0
+            budget.spent(spent - (grad_cost or 0.0) - (block_cost or 0.0), grad_cost)
+            if block_cost is not None and self._device_timer is None:
+                budget.block_spent(block_cost)
+
+    def _measure(self, s: int, host: Dict[str, float], late_host: Dict[str, float]):
+        """The geometry of step s: ‖g‖² when due, a block start when due, and what full adds.
+        Host values go into ``host`` (this step's) and ``late_host`` (the closed block's).
+
+        Returns (late, now, seconds spent on ‖g‖², seconds spent on the block start)."""
+        g = self.geometry
+        inv_scale, amp = self._scaler_state()
+        budget = self.budget
+        block_now = g.geometry and s >= self._next_block
+        grad_now = block_now or amp or s >= self._next_grad
+        project = self.projections is not None and s % self.projection_every == 0
+        probe = self.reference is not None and self.reference.needs_flat(s)
+        late: geo_mod.Named = []
+        now: geo_mod.Named = []
+        grad_cost = block_cost = None
+        if grad_now:
+            t = _perf()
+            grad_sq = g.grad_sq(inv_scale, s)
+            if self._read_now:  # CPU: the value is here already; a finite |g|^2 has no non-finite term
+                v = grad_sq.item()
+                host["grad_sq"] = v
+                finite = math.isfinite(v)
+                host["_nf_g"] = 0.0 if finite else float(geo_mod.nonfinite(g.flat_grads(s, inv_scale)))
+                if amp:
+                    host["_skip"] = 0.0 if finite else 1.0
+            else:
+                now.append(("grad_sq", grad_sq))
+                if amp:
+                    now.append(("_skip", torch.isfinite(grad_sq).logical_not().to(torch.float32)))
+                if not g.layout.norms_in_place:
+                    now.append(("_nf_g", geo_mod.nonfinite(g.flat_grads(s, inv_scale))))
+            grad_cost = _perf() - t
+            self._next_grad = s + (budget.next_grad() if budget is not None else 1)
+        if block_now:
+            t = _perf()
+            timer = self._device_timer
+            if timer is not None and budget is not None:
+                timer.start()
+            flat_g = g.flat_grads(s, inv_scale)
+            late, geo_now = g.block(s, flat_g)
+            if late:
+                late_host["update_steps"] = float(s - self._block_start)
+            now.extend(geo_now)
+            weight_sq = geo_now[0][1]
+            now.append(("_nf_w", geo_mod.nonfinite(g.flat_weights(s), weight_sq, self._read_now)))
+            if not self._read_now:
+                now.append(("_nf_g", geo_mod.nonfinite(flat_g, None)))
+            if timer is not None and budget is not None:
+                timer.stop()
+            block_cost = _perf() - t
+            self._block_start = s
+            self._next_block = s + (self.every if budget is None else budget.next_block())
+        if self._device_timer is not None and budget is not None:
+            done = self._device_timer.poll()
+            if done is not None:
+                budget.block_spent(done)
+        if project:
+            now.append(("_proj", self.projections.compute(g.flat_weights(s))))
+        if probe:
+            ref, probe_step = self.reference.step(s, g.flat_weights(s), g.flat_grads(s, inv_scale))
+            now.extend(ref)
+            if probe_step is not None:
+                host["ref_probe_step"] = float(probe_step)
+        self._last_version = g.layout.params_version()
+        return late, now, grad_cost, block_cost
+
+    @staticmethod
+    def _read(now: geo_mod.Named) -> Dict[str, float]:
+        """This step's device values as numbers (CPU: the host is the device; nothing waits)."""
+        out = {}
+        for name, t in now:
+            if name == "_proj":
+                for j, v in enumerate(t.tolist()):
+                    out[f"proj.{j}"] = v
+            else:
+                out[name] = t.item()
+        return out
 
     def _scaler_state(self) -> Tuple[Optional[torch.Tensor], bool]:
         """(1 / scale while the gradients are still scaled, whether a scaler is in use)."""
@@ -465,11 +610,12 @@ class Watcher:
             for position, v in zip(order, packed):
                 values[position] = v
             i = 0
-            for s, t_ns, host, late_names, now_names in metas:
+            for s, t_ns, host, late_names, now_names, late_host in metas:
                 late = {}
                 for name, _ in late_names:
                     late[name] = values[i]
                     i += 1
+                late.update(late_host)
                 now = {}
                 for name, k in now_names:
                     if name == "_proj":
@@ -480,61 +626,61 @@ class Watcher:
                     i += k
                 self._assemble(s, t_ns, host, late, now)
 
-    def _skipped_at(self, step: Optional[int]) -> bool:
-        return step is not None and step in self._skipped_set
-
-    def _mark_skipped(self, step: int) -> None:
-        if len(self._skipped) == self._skipped.maxlen:
-            self._skipped_set.discard(self._skipped[0])
-        self._skipped.append(step)
-        self._skipped_set.add(step)
-
     def _assemble(self, s: Optional[int], t_ns: int, host: dict, late: dict, now: dict) -> None:
-        opened = self._open
-        if opened is not None:
-            if late and not opened["skip"]:
-                if self._skipped_at(opened["prev"]):
-                    late.pop("update_dot_prev", None)
-                opened["values"].update(late)
-            self._emit(opened)
-            self._open = None
+        """One step's values, in step order. ``late`` (the update series of the block that
+        ended at this step) completes the block's first record; then the block's records go
+        out. A record made while a block is open waits for it; ``s`` None: close()'s last
+        block, no record of its own."""
+        waiting = self._waiting
+        if late and waiting:
+            if waiting[0]["skip"]:
+                late.pop("grad_dot_update", None)  # <g, u> of a non-finite g
+            waiting[0]["values"].update(late)
+        if late or s is None or not self._geometry_blocks:
+            while waiting:
+                self._emit(waiting.popleft())
         if s is None:
-            return  # the final late-only row of close()
-        values = dict(host)
+            return
+        values = host  # a fresh dict of this step's
         values.update(now)
         skip = values.pop("_skip", 0.0) > 0
         nf_g = values.pop("_nf_g", None)
         nf_w = values.pop("_nf_w", None)
-        if nf_w is not None:
-            values["nonfinite"] = nf_w + (0.0 if skip else nf_g)
+        if nf_g is not None or nf_w is not None:
+            values["nonfinite"] = (nf_w or 0.0) + (0.0 if skip else (nf_g or 0.0))
         if self.scaler is not None and self.geometry is not None:
             values["amp_skipped"] = 1.0 if skip else 0.0
         if skip:
-            self._mark_skipped(s)
             for name in _GRAD_SERIES_NOW:
                 values.pop(name, None)
-        if "ref_probe_step" in values and self._skipped_at(int(values["ref_probe_step"])):
-            for name in geo_mod.REF_SERIES:
-                values.pop(name, None)
-        prev = opened["step"] if opened is not None else None
-        self._open = {"step": s, "time": t_ns, "values": values, "skip": skip, "prev": prev}
+        record = {"step": s, "time": t_ns, "values": values, "skip": skip}
+        if self._geometry_blocks and (waiting or "weight_sq" in values):
+            waiting.append(record)
+        else:
+            self._emit(record)
+
+    @property
+    def _geometry_blocks(self) -> bool:
+        return self.geometry is not None and self.geometry.geometry
 
     def _emit(self, record: dict) -> None:
-        values = {k: v for k, v in record["values"].items() if k in self._declared}
+        values = record["values"]
+        if not self._declared.issuperset(values):
+            values = {k: v for k, v in values.items() if k in self._declared}
         if values:
             self.agent.record_at(record["step"], record["time"], values)
 
     # ---- closing -------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Sends everything measured so far except the last step, which waits for its update
-        series (this waits for the device: do not call it every step)."""
+        """Sends everything measured so far except the records of the open geometry block,
+        which wait for its update (this waits for the device: do not call it every step)."""
         self._submit()
         self._deliver(wait=True)
 
     def close(self, status: str = "completed", message: str = "") -> None:
-        """Sends the last step (with its update series if ``optimizer.step()`` ran after the
-        last :meth:`step`), then closes the agent it created. Safe to call twice.
+        """Sends the last block (with its update if ``optimizer.step()`` ran after the last
+        :meth:`step`), then closes the agent it created. Safe to call twice.
 
         Args:
             status: "completed", "failed" or "cancelled" (the BYE status).
@@ -545,20 +691,25 @@ class Watcher:
         self._closed = True
         try:
             g = self.geometry
-            if (g is not None and self._last_version is not None and g.layout.params_version() != self._last_version
-                    and g.layout.params[0].device != g.layout.device):
-                log.warning("ergowatch: the parameters left %s before close(); the last step's update series "
+            moved = (g is not None and self._last_version is not None
+                     and g.layout.params_version() != self._last_version)
+            late_host: Dict[str, float] = {}
+            late: geo_mod.Named = []
+            if moved and g.layout.params[0].device != g.layout.device:
+                log.warning("ergowatch: the parameters left %s before close(); the last block's update series "
                             "are not sent", g.layout.device)
-            elif g is not None and self._last_version is not None and g.layout.params_version() != self._last_version:
+            elif moved and g.block_open:
                 late = g.finish()
-                if late:
-                    self._batch_tensors.extend(t.reshape(-1) for _, t in late)
-                    self._batch_meta.append((None, 0, {}, [(n, 1) for n, _ in late], []))
-            self._submit()
-            self._deliver(wait=True)
-            if self._open is not None:
-                self._emit(self._open)
-                self._open = None
+                late_host["update_steps"] = float(self._step - self._block_start)
+            if self._read_now:
+                values = {n: t.item() for n, t in late}
+                values.update(late_host if late else {})
+                self._assemble(None, 0, {}, values, {})
+            else:
+                self._batch_tensors.extend(t.reshape(-1) for _, t in late)
+                self._batch_meta.append((None, 0, {}, [(n, 1) for n, _ in late], [], late_host if late else {}))
+                self._submit()
+                self._deliver(wait=True)
         finally:
             if self._own_agent:
                 self.agent.close(status, message)

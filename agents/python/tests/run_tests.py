@@ -16,7 +16,7 @@ import time
 import unittest
 
 SUITES = {
-    "transport": ["test_protocol", "test_agent", "test_spool", "test_docs_transport", "test_package"],
+    "transport": ["test_protocol", "test_agent", "test_spool", "test_docs_transport", "test_package", "test_budget"],
     "torch": ["test_series", "test_cuda", "test_distributed", "test_integrations", "test_end_to_end", "test_tls_end_to_end", "test_docs_torch",
               "test_real_training"],
 }

@@ -113,7 +113,7 @@ def sharded_worker(rank, port, out_dir):
         named = dict(model.named_parameters())
         owned = {0: ["0.weight", "0.bias", "2.bias"], 1: ["2.weight", "2.bias"]}[rank]
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        kw = dict(level="full", projections=3, projection_every=1, ref_every=2, ref_lag=2, ema_horizon=4.0)
+        kw = dict(level="full", projections=3, projection_every=1, ref_every=2, ref_lag=2, ema_horizon=4.0, every=1)
         sink = Sink()
         watch = Watcher(model, opt, run="sharded", agent=sink, mode="sharded",
                         params=[(n, named[n]) for n in owned], replicated_params=[named["2.bias"]], **kw)

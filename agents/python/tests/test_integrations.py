@@ -117,7 +117,10 @@ class LightningHooksTest(unittest.TestCase):
             cb.on_train_end(trainer, model)
             cb.on_fit_end(trainer, model)
         self.assertEqual(sorted(sink.rows), [0, 1, 2])
-        self.assertIn("update_sq", sink.rows[2])
+        # Budgeted blocks (the default): the first block's record carries its update, and the
+        # blocks cover the three steps.
+        self.assertIn("update_sq", sink.rows[0])
+        self.assertEqual(sum(r.get("update_steps", 0) for r in sink.rows.values()), 3.0)
         self.assertAlmostEqual(sink.rows[0]["lr"], 0.1)
 
     @unittest.skipUnless(HAVE_LIGHTNING, "Lightning is not installed")

@@ -15,7 +15,7 @@ import support
 torch = support.require_torch()
 
 import ergowatch  # noqa: E402
-from ergowatch import geometry  # noqa: E402
+from ergowatch import geometry, watcher  # noqa: E402
 from ergowatch.watcher import Watcher, _HostCopies  # noqa: E402
 
 RTOL = 1e-5
@@ -66,6 +66,7 @@ class Run:
         else:
             self.opt = torch.optim.Adam(params, lr=0.01)
         self.sink = Sink()
+        kw.setdefault("every", 1)
         self.watch = Watcher(self.model, self.opt, run="series-test", agent=self.sink, **kw)
         x, y = data(device=device)
         self.W, self.G, self.losses = [], [], []
@@ -133,7 +134,8 @@ class StandardSeriesTest(SeriesCase):
                 self.assertSq(row["grad_sq"], dot(G[t], G[t]), "grad_sq")
                 self.assertSq(row["weight_sq"], dot(W[t], W[t]), "weight_sq")
                 self.assertSq(row["update_sq"], dot(U[t], U[t]), "update_sq")
-                self.assertDot(row["grad_dot_update"], G[t], U[t], "grad_dot_update")
+                self.assertNotIn("grad_dot_update", row, "full level only")
+                self.assertEqual(row["update_steps"], 1.0)
                 self.assertDot(row["ema_grad_dot"], G[t], e, "ema_grad_dot")
                 self.assertSq(row["ema_dist_sq"], dot(e, e), "ema_dist_sq")
                 self.assertDot(row["ema_update_dot"], U[t], e, "ema_update_dot")
@@ -157,7 +159,7 @@ class StandardSeriesTest(SeriesCase):
             c = c + a * (r.W[t] - c)
 
     def test_adam_updates_are_what_the_optimizer_applied(self):
-        r = self.run_steps(steps=5, optimizer="adam")
+        r = self.run_steps(steps=5, optimizer="adam", level="full", projection_every=100)
         for t in range(5):
             u = r.W[t + 1] - r.W[t]
             self.assertSq(r.rows[t]["update_sq"], dot(u, u), f"update_sq {t}")
@@ -172,12 +174,16 @@ class StandardSeriesTest(SeriesCase):
             u = r.W[t + 1] - r.W[t]
             self.assertSq(r.rows[t]["update_sq"], dot(u, u), "update_sq of the clipped step")
 
-    def test_geometry_every_k_steps_with_the_ema_on_those_steps(self):
-        k, horizon = 3, 6.0
-        r = self.run_steps(steps=10, every=k, ema_horizon=horizon)
+    def test_geometry_over_blocks_of_k_steps(self):
+        """docs/protocol.md, "Blocks": the record of a block's first step t carries the whole
+        block's update u = w_{t+k} - w_t; the centre moves once per block; the identity of
+        math.md §2 holds on the chain of block starts; the last block ends at close()."""
+        k, horizon, steps = 3, 6.0, 11
+        r = self.run_steps(steps=steps, every=k, ema_horizon=horizon)
         a = k / horizon
-        c = None
-        for t in range(10):
+        c = r.W[0].clone()
+        self.assertEqual(r.sink.order, list(range(steps)), "records go out in step order")
+        for t in range(steps):
             row = r.rows[t]
             self.assertSq(row["grad_sq"], dot(r.G[t], r.G[t]), "grad_sq every step")
             self.assertIn("nonfinite", row)
@@ -185,17 +191,24 @@ class StandardSeriesTest(SeriesCase):
                 for name in geometry.STANDARD_SERIES:
                     self.assertNotIn(name, row, f"{name} at step {t}")
                 continue
-            c = r.W[t].clone() if c is None else c
+            end = min(t + k, steps)
             e = r.W[t] - c
-            u = r.W[t + 1] - r.W[t]
-            self.assertSq(row["weight_sq"], dot(r.W[t], r.W[t]), "weight_sq")
-            self.assertSq(row["update_sq"], dot(u, u), "update_sq")
-            if t == 0:
-                self.assertNotIn("update_dot_prev", row)
-            else:
-                self.assertDot(row["update_dot_prev"], u, r.W[t] - r.W[t - 1], "update_dot_prev")
-            self.assertDot(row["ema_update_dot"], u, e, "ema_update_dot")
-            self.assertSq(row["ema_dist_sq"], dot(e, e), "ema_dist_sq")
+            u = r.W[end] - r.W[t]
+            with self.subTest(step=t):
+                self.assertEqual(row["update_steps"], float(end - t))
+                self.assertSq(row["weight_sq"], dot(r.W[t], r.W[t]), "weight_sq")
+                self.assertSq(row["update_sq"], dot(u, u), "update_sq")
+                if t == 0:
+                    self.assertNotIn("update_dot_prev", row)
+                else:
+                    self.assertDot(row["update_dot_prev"], u, r.W[t] - r.W[t - k], "update_dot_prev")
+                self.assertDot(row["ema_update_dot"], u, e, "ema_update_dot")
+                self.assertSq(row["ema_dist_sq"], dot(e, e), "ema_dist_sq")
+                self.assertDot(row["ema_grad_dot"], r.G[t], e, "ema_grad_dot")
+                after = r.W[end] - c
+                lhs = dot(after, after)
+                rhs = row["ema_dist_sq"] + 2 * row["ema_update_dot"] + row["update_sq"]
+                self.assertLessEqual(abs(lhs - rhs), 1e-5 * max(lhs, 1e-12), "block identity")
             c = c + a * e
 
     def test_basic_level_sends_only_the_basic_series(self):
@@ -206,8 +219,8 @@ class StandardSeriesTest(SeriesCase):
         self.assertSq(r.rows[2]["grad_sq"], dot(r.G[2], r.G[2]), "grad_sq")
 
     def test_nonfinite_counts_nan_and_inf_in_the_gradient_on_the_device_path_too(self):
-        self.addCleanup(setattr, geometry, "CPU_HOST_READS", geometry.CPU_HOST_READS)
-        geometry.CPU_HOST_READS = False
+        self.addCleanup(setattr, watcher, "READ_CPU_AT_ONCE", watcher.READ_CPU_AT_ONCE)
+        watcher.READ_CPU_AT_ONCE = False
         self.test_nonfinite_counts_nan_and_inf_in_the_gradient()
 
     def test_nonfinite_counts_nan_and_inf_in_the_gradient(self):
@@ -254,7 +267,8 @@ class AmpTest(SeriesCase):
         scale = 1024.0
         scaler = self.Scaler(opt, scale)
         sink = Sink()
-        w = Watcher(model, opt, run="amp", agent=sink, scaler=scaler, ema_horizon=2.0)
+        w = Watcher(model, opt, run="amp", agent=sink, scaler=scaler, ema_horizon=2.0, every=1, level="full",
+                    projection_every=100)
         x, y = data()
         W, G = [], []
         for t in range(6):
@@ -278,10 +292,10 @@ class AmpTest(SeriesCase):
         rows, W, G = self.train()
         self.assertEqual([rows[t]["amp_skipped"] for t in range(6)], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
         skipped = rows[2]
-        for name in ("grad_sq", "ema_grad_dot", "update_sq", "grad_dot_update", "update_dot_prev", "ema_update_dot"):
+        for name in ("grad_sq", "ema_grad_dot", "grad_dot_update"):
             self.assertNotIn(name, skipped)
         self.assertEqual(skipped["nonfinite"], 0.0, "the overflow a GradScaler skips is not a divergence")
-        self.assertNotIn("update_dot_prev", rows[3], "the previous 'update' was a skipped step")
+        self.assertEqual(skipped["update_sq"], 0.0, "the skipped step did not move the weights")
         a = 0.5
         c = W[0].clone()
         for t in (0, 1, 3, 4, 5):
@@ -292,8 +306,7 @@ class AmpTest(SeriesCase):
         for t in range(6):
             e = W[t] - c
             self.assertSq(rows[t]["ema_dist_sq"], dot(e, e), f"ema_dist_sq {t}")
-            if t != 2:
-                c = c + a * e  # the skipped step does not move the centre
+            c = c + a * e  # a block of one step, skipped or not
 
 
 class FullLevelTest(SeriesCase):
@@ -391,8 +404,8 @@ class InPlaceNormsTest(SeriesCase):
     (on CPU the test switches CPU_HOST_READS off to run it)."""
 
     def setUp(self):
-        self.addCleanup(setattr, geometry, "CPU_HOST_READS", geometry.CPU_HOST_READS)
-        geometry.CPU_HOST_READS = False
+        self.addCleanup(setattr, watcher, "READ_CPU_AT_ONCE", watcher.READ_CPU_AT_ONCE)
+        watcher.READ_CPU_AT_ONCE = False
 
     def test_basic_level_takes_grad_sq_in_place_and_a_nonfinite_gradient_shows_in_it(self):
         def poison(params):
@@ -404,23 +417,23 @@ class InPlaceNormsTest(SeriesCase):
             self.assertNotIn("nonfinite", r.rows[t])
         self.assertTrue(math.isnan(r.rows[2]["grad_sq"]))
 
-    def test_geometry_every_ten_steps_gives_the_series_of_the_flat_path(self):
+    def test_blocks_of_ten_steps_give_the_series_of_the_host_path(self):
         kw = dict(steps=25, every=10, ema_horizon=20.0)
         fast = self.run_steps(**kw)
-        geometry.CPU_HOST_READS = True
-        flat = Run(device=self.DEVICE, **kw) if self.DEVICE == "cpu" else None
+        watcher.READ_CPU_AT_ONCE = True
+        host = Run(device=self.DEVICE, **kw) if self.DEVICE == "cpu" else None
         for t in range(25):
             row = fast.rows[t]
             self.assertSq(row["grad_sq"], dot(fast.G[t], fast.G[t]), f"grad_sq {t}")
-            near = t % 10 in (9, 0, 1)  # a geometry step and its neighbours use the flat copies
-            self.assertEqual("nonfinite" in row, near, f"nonfinite at step {t}")
-            if flat is not None:
-                self.assertEqual(set(row), set(flat.rows[t]) - ({"nonfinite"} if not near else set()), f"step {t}")
+            start = t % 10 == 0  # a block start counts the non-finite values of its flat copies
+            self.assertEqual("nonfinite" in row, start, f"nonfinite at step {t}")
+            if host is not None:
+                self.assertEqual(set(row), set(host.rows[t]) - ({"nonfinite"} if not start else set()), f"step {t}")
                 for name, v in row.items():
-                    self.assertAlmostEqual(v, flat.rows[t][name], delta=1e-6 * max(1.0, abs(v)), msg=f"{name} {t}")
+                    self.assertAlmostEqual(v, host.rows[t][name], delta=1e-6 * max(1.0, abs(v)), msg=f"{name} {t}")
         for t in (10, 20):
-            u = fast.W[t + 1] - fast.W[t]
-            self.assertDot(fast.rows[t]["update_dot_prev"], u, fast.W[t] - fast.W[t - 1], f"update_dot_prev {t}")
+            u = fast.W[min(t + 10, 25)] - fast.W[t]
+            self.assertDot(fast.rows[t]["update_dot_prev"], u, fast.W[t] - fast.W[t - 10], f"update_dot_prev {t}")
 
     def test_a_skipped_amp_step_between_geometry_steps_is_reported(self):
         model = tiny_model(device=self.DEVICE)
@@ -488,8 +501,8 @@ class PipelineTest(SeriesCase):
         copies, step() never turns a tensor into a Python value (item, float, int, bool,
         tolist), which on a GPU would be a host sync. (The CPU-only shortcut that reads a
         scalar to skip the non-finite count is switched off: the device path runs.)"""
-        self.addCleanup(setattr, geometry, "CPU_HOST_READS", geometry.CPU_HOST_READS)
-        geometry.CPU_HOST_READS = False
+        self.addCleanup(setattr, watcher, "READ_CPU_AT_ONCE", watcher.READ_CPU_AT_ONCE)
+        watcher.READ_CPU_AT_ONCE = False
         model = tiny_model()
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
         sink = Sink()
@@ -596,7 +609,9 @@ class WatchFunctionTest(unittest.TestCase):
                     opt.zero_grad()
             values = m.values("watch-1")
             self.assertEqual([v["step"] for v in values], [0, 1, 2, 3, 4])
-            self.assertIn("update_sq", values[4])
+            # Budgeted blocks: each block's first record carries its update; they cover every step.
+            self.assertIn("update_sq", values[0])
+            self.assertEqual(sum(v.get("update_steps", 0) for v in values), 5.0)
             hello = m.hellos[0]
             self.assertEqual(dict(hello.labels), {"optimizer": "sgd", "framework": "pytorch", "ema_alpha": "0.001",
                                                   "params": str(sum(p.numel() for p in model.parameters())),
@@ -646,3 +661,52 @@ class WatchFunctionTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FlatGradsTest(unittest.TestCase):
+    """The gradients re-homed into one flat buffer (geometry.FlatGrads): values kept, training
+    unchanged, a parameter without a gradient left alone, torch 2's set_to_none handled."""
+
+    def train(self, steps, set_to_none, watch=True, unused=False):
+        torch.manual_seed(0)
+        model = tiny_model()
+        extra = torch.nn.Parameter(torch.ones(3))  # never used in the forward pass when unused
+        params = list(model.parameters()) + ([extra] if unused else [])
+        opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1)
+        sink = Sink()
+        w = Watcher(model, opt, run="flat", agent=sink, every=1, params=params) if watch else None
+        x, y = data()
+        for _ in range(steps):
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            if w is not None:
+                w.step(1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=set_to_none)
+        if w is not None:
+            w.close()
+        return model, extra, w, sink
+
+    def test_gradients_become_views_of_one_buffer_and_training_is_unchanged(self):
+        watched, _, w, sink = self.train(5, set_to_none=False)
+        plain, _, _, _ = self.train(5, set_to_none=False, watch=False)
+        for a, b in zip(watched.parameters(), plain.parameters()):
+            self.assertTrue(torch.equal(a, b))
+        flat = w.geometry.grads.flat
+        self.assertIsNotNone(flat)
+        for p in watched.parameters():
+            self.assertEqual(p.grad.data_ptr() - flat.data_ptr() >= 0, True)
+            self.assertLess(p.grad.data_ptr() - flat.data_ptr(), flat.numel() * 4)
+        self.assertEqual(w.geometry.grads.adoptions, 1)
+
+    def test_a_parameter_without_gradient_keeps_none_so_the_optimizer_skips_it(self):
+        _, extra, w, sink = self.train(4, set_to_none=False, unused=True)
+        self.assertIsNone(extra.grad)
+        self.assertTrue(torch.equal(extra.detach(), torch.ones(3)), "weight decay must not reach it")
+
+    def test_set_to_none_every_step_falls_back_to_reading_the_gradients(self):
+        model, _, w, sink = self.train(8, set_to_none=True)
+        self.assertLessEqual(w.geometry.grads.adoptions, 2)
+        _, _, _, ref = self.train(8, set_to_none=False)  # the same training, gradients kept in place
+        for t in range(8):
+            for name in ("grad_sq", "weight_sq", "ema_grad_dot", "update_sq"):
+                self.assertAlmostEqual(sink.rows[t][name], ref.rows[t][name], delta=1e-6 * abs(ref.rows[t][name]))
