@@ -21,6 +21,15 @@ import io.ergowatch.monitor.analytics.BlockSums.Sum;
  * with β = 0 the denominator is a small difference of large terms (math.md §2); in z the
  * noise side is (1−β)^−2 larger and the ratio well conditioned.
  *
+ * <p><b>Blocks</b> (docs/protocol.md): an agent may measure the update over k steps,
+ * u = w_{t+k} − w_t, on the record of step t with {@code update_steps} = k, and move its centre
+ * once per block. Every identity above holds on the chain of block starts, so Π's sums over
+ * blocks telescope exactly. "The previous update" is that of the previous block, and only when
+ * the blocks touch (its step + its length = this step). The momentum form needs one-step
+ * updates; over blocks the plain form is used, which is well conditioned there: a block's
+ * update sums k correlated steps. The update energy is ‖u‖²/k per step; the forecast's update
+ * form needs one-step updates too (else the gradient form for plain SGD, or none).
+ *
  * <p>Allocation-free; not thread-safe (one per run, on its lane).
  */
 final class RecordGeometry {
@@ -34,6 +43,9 @@ final class RecordGeometry {
   private boolean prevValid;
   private double prevUpdateSq;
   private double prevEmaUpdateDot;
+  private long prevStep;
+  private double prevSteps;
+  private boolean updatesSeen;
 
   RecordGeometry(BlockSums sums, ThinnedWindow thinned, double nilUpdate) {
     this.sums = sums;
@@ -61,6 +73,9 @@ final class RecordGeometry {
     boolean nil = !(us >= nilUpdate * Math.max(Double.isFinite(ws) ? ws : 1, 1));
     double gsq = v.gradSq;
     double lr = v.lr;
+    double steps = v.updateSteps >= 1 ? v.updateSteps : 1;
+    // The previous update is this one's neighbour on the chain: the blocks touch.
+    boolean chained = hasUpdate && updatesSeen && v.step == prevStep + (long) prevSteps;
 
     if (Double.isFinite(lr)) {
       sums.add(Sum.LR_N, 1);
@@ -72,24 +87,31 @@ final class RecordGeometry {
     }
     if (hasUpdate) {
       sums.add(Sum.ENERGY_N, 1);
-      sums.add(Sum.ENERGY, us);
-    } else if (Double.isFinite(gsq) && Double.isFinite(lr)) {
+      sums.add(Sum.ENERGY, us / steps);
+    } else if (!updatesSeen && Double.isFinite(gsq) && Double.isFinite(lr)) {
+      // Only for runs that send no updates: mixing η²‖g‖² into a run's ‖u‖² would blur CONVERGED.
       sums.add(Sum.ENERGY_N, 1);
       sums.add(Sum.ENERGY, lr * lr * gsq);
     }
-    stationarity(v, nil);
-    oscillation(v, nil, row);
+    boolean oneStep = steps == 1 && (!chained || prevSteps == 1);
+    stationarity(v, nil, chained, oneStep);
+    oscillation(v, nil, row, chained);
     signal(v);
     pooled(v.emaGradDot, v.emaDistSq, gsq, Sum.EMA_N, row, Derived.RSI_EMA);
     pooled(v.refGradDot, v.refDistSq, v.refGradSq, Sum.REF_N, row, Derived.RSI_REF);
-    forecast(v);
+    forecast(v, steps == 1);
 
-    prevValid = hasUpdate && !nil && Double.isFinite(v.emaUpdateDot);
-    prevUpdateSq = us;
-    prevEmaUpdateDot = v.emaUpdateDot;
+    updatesSeen |= hasUpdate;
+    if (hasUpdate) {
+      prevValid = !nil && Double.isFinite(v.emaUpdateDot);
+      prevUpdateSq = us;
+      prevEmaUpdateDot = v.emaUpdateDot;
+      prevStep = v.step;
+      prevSteps = steps;
+    }
   }
 
-  private void stationarity(Values v, boolean nil) {
+  private void stationarity(Values v, boolean nil, boolean chained, boolean oneStep) {
     double ue = v.emaUpdateDot;
     double ee = v.emaDistSq;
     double uu = v.updateSq;
@@ -100,13 +122,13 @@ final class RecordGeometry {
     double num;
     double den;
     double q;
-    if (beta == 0) {
+    if (beta == 0 || !oneStep) {
       num = -2 * (1 - a) * ue;
       den = uu - a * (2 - a) * ee;
       q = ee;
     } else {
       double up = v.updateDotPrev;
-      if (!prevValid || !Double.isFinite(up)) {
+      if (!chained || !prevValid || !Double.isFinite(up)) {
         return;
       }
       double b = beta;
@@ -131,11 +153,11 @@ final class RecordGeometry {
     sums.add(Sum.PI_QQ, q * q);
   }
 
-  private void oscillation(Values v, boolean nil, int row) {
+  private void oscillation(Values v, boolean nil, int row, boolean chained) {
     double udp = v.updateDotPrev;
     double us = v.updateSq;
     double prev = prevUpdateSq;
-    if (!Double.isFinite(udp) || nil || !prevValidUpdate() || !(prev > 0) || !(us > 0)) {
+    if (!chained || !Double.isFinite(udp) || nil || !prevValidUpdate() || !(prev > 0) || !(us > 0)) {
       return;
     }
     double num = us + prev + 2 * udp;
@@ -201,14 +223,14 @@ final class RecordGeometry {
    * The excess loss the step's noise holds at stationarity in a quadratic basin (math.md §5,
    * forecast): (1+β)‖u‖²/(4η) from the updates, η‖g‖²/4 for plain SGD without them.
    */
-  private void forecast(Values v) {
+  private void forecast(Values v, boolean oneStep) {
     double lr = v.lr;
     double loss = v.loss;
     if (!(lr > 0) || !Double.isFinite(loss) || !Double.isFinite(forecastFactor)) {
       return;
     }
     double excess;
-    if (Double.isFinite(v.updateSq)) {
+    if (Double.isFinite(v.updateSq) && oneStep) {
       excess = forecastFactor * v.updateSq / (4 * lr);
     } else if (beta == 0 && Double.isFinite(v.gradSq)) {
       excess = lr * v.gradSq / 4;
@@ -242,6 +264,9 @@ final class RecordGeometry {
     double emaGradDot;
     double emaDistSq;
     double emaUpdateDot;
+    /** Steps the record's update spans (NaN: one). */
+    double updateSteps;
+    long step;
     double refGradDot;
     double refDistSq;
     double refGradSq;

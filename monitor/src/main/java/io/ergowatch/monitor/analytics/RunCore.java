@@ -304,6 +304,8 @@ public final class RunCore {
     v.emaGradDot = value(r, k.emaGradDot);
     v.emaDistSq = value(r, k.emaDistSq);
     v.emaUpdateDot = value(r, k.emaUpdateDot);
+    v.updateSteps = value(r, k.updateSteps);
+    v.step = r.step();
     v.refGradDot = value(r, k.refGradDot);
     v.refDistSq = value(r, k.refDistSq);
     v.refGradSq = value(r, k.refGradSq);

@@ -7,7 +7,7 @@ package io.ergowatch.monitor.analytics;
 public enum SeriesPolicy {
   /** Averaged over the ranks that sent it: loss, grad_local_sq and user series. */
   MEAN,
-  /** Taken from rank 0: lr, batch sizes, probe step, sharpness. */
+  /** Taken from rank 0: lr, batch sizes, probe step, sharpness, a block's length. */
   RANK0,
   /** Additive geometry: summed over all ranks when SHARDED, from rank 0 when REPLICATED. */
   SUM_IF_SHARDED,
@@ -21,6 +21,7 @@ public enum SeriesPolicy {
     }
     switch (name) {
       case "lr": case "batch_size": case "local_batch_size": case "ref_probe_step": case "sharpness":
+      case "update_steps":
         return RANK0;
       case "nonfinite": case "grad_sq": case "weight_sq": case "update_sq": case "update_dot_prev":
       case "grad_dot_update": case "ema_grad_dot": case "ema_dist_sq": case "ema_update_dot":

@@ -15,6 +15,7 @@ final class WellKnownSeries {
   int emaGradDot = -1;
   int emaDistSq = -1;
   int emaUpdateDot = -1;
+  int updateSteps = -1;
   int refGradDot = -1;
   int refDistSq = -1;
   int refGradSq = -1;
@@ -35,6 +36,7 @@ final class WellKnownSeries {
       case "ema_grad_dot": emaGradDot = i; break;
       case "ema_dist_sq": emaDistSq = i; break;
       case "ema_update_dot": emaUpdateDot = i; break;
+      case "update_steps": updateSteps = i; break;
       case "ref_grad_dot": refGradDot = i; break;
       case "ref_dist_sq": refDistSq = i; break;
       case "ref_grad_sq": refGradSq = i; break;

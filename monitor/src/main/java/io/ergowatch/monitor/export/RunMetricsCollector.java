@@ -217,7 +217,7 @@ public final class RunMetricsCollector implements MultiCollector {
       case "loss": case "lr": case "batch_size": case "local_batch_size": case "nonfinite": case "grad_sq":
       case "grad_local_sq": case "weight_sq": case "update_sq": case "update_dot_prev": case "grad_dot_update":
       case "ema_grad_dot": case "ema_dist_sq": case "ema_update_dot": case "ref_grad_dot": case "ref_dist_sq":
-      case "ref_grad_sq": case "sharpness": case "agent_dropped":
+      case "ref_grad_sq": case "sharpness": case "agent_dropped": case "update_steps":
         return true;
       default:
         return false;
