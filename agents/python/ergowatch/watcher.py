@@ -221,7 +221,7 @@ class Watcher:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, run: str,
                  address: str = "localhost:7479", job: str = "", labels: Optional[Mapping[str, str]] = None,
                  token: str = "", level: str = "standard", every: Optional[int] = None,
-                 budget: Optional[float] = 0.01, ema_horizon: float = 1000.0,
+                 budget: Optional[float] = None, ema_horizon: float = 1000.0,
                  projections: int = 32, projection_every: int = 10, seed: int = 0, ref_every: int = 100,
                  ref_lag: int = 100, sharpness_every: int = 0, sharpness_probe=None, sharpness_iters: int = 20,
                  scaler=None, copy_every: Optional[int] = None, extra_series: Sequence[str] = (),
