@@ -320,7 +320,7 @@ class Geometry:
         if flat is not None:
             sq = dot(flat, flat)
         elif not self.layout.norms_in_place:
-            g = self.flat_grads(None, None)
+            g = self.flat_grads(step, inv_scale)  # unscaled already, and the block start reuses this copy
             return dot(g, g)
         else:
             sq = self.layout.grad_sq_in_place()

@@ -524,7 +524,7 @@ class Watcher:
             now.extend(geo_now)
             weight_sq = geo_now[0][1]
             now.append(("_nf_w", geo_mod.nonfinite(g.flat_weights(s), weight_sq, self._read_now)))
-            if not self._read_now:
+            if not self._read_now and g.layout.norms_in_place:  # else the ‖g‖² step counted it already
                 now.append(("_nf_g", geo_mod.nonfinite(flat_g, None)))
             if timer is not None and budget is not None:
                 timer.stop()
