@@ -15,6 +15,7 @@ import io.ergowatch.protocol.Mode;
 import io.ergowatch.protocol.Step;
 import io.ergowatch.protocol.Welcome;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -107,6 +108,10 @@ class AdmissionTest {
           assertThat(e.code()).isEqualTo(ErrorCode.LIMIT_EXCEEDED);
           assertThat(e.message()).isEqualTo("the monitor holds 2 runs, its limit (max-runs); run run-c not accepted");
         }
+        // The refused connection is released when the server closes it (after its ERROR linger), not
+        // when the client does: wait for that, or the next HELLO may find three still open.
+        TestMonitor.await("the refused connection released", Duration.ofSeconds(10),
+            () -> connections(m).equals("2"));
         // Three connections are open (a, b and c, once c is welcomed): the fourth is refused.
         try (RawClient c = new RawClient(m.ingestPort())) {
           // rank 1 of run-a: a third live connection, replacing none
