@@ -46,6 +46,7 @@ Example:
 """
 
 import logging
+import math
 import operator
 import zlib
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -170,6 +171,12 @@ class FlatLayout:
 _GRAD = operator.attrgetter("grad")
 
 
+def block_rate(a: float, k: int) -> float:
+    """The centre's rate over a block of k steps, a_k = 1 - (1 - a)^k: what k steps of a
+    per-step EMA of rate a do to a centre whose target stays put (docs/protocol.md "Blocks")."""
+    return 1.0 if a >= 1.0 else -math.expm1(k * math.log1p(-a))
+
+
 def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """<a, b> of two flat fp32 vectors (BLAS; on CPU as accurate as a pairwise sum, measured)."""
     return torch.dot(a, b)
@@ -281,7 +288,8 @@ class Geometry:
     Args:
         layout: the parameters measured.
         level: "basic" (grad_sq, nonfinite) or "standard"/"full" (the block series too).
-        ema_alpha: the centre's rate a per block.
+        ema_alpha: the centre's rate a per step: over a block of k steps it moves by
+            a_k = 1 - (1 - a)^k (:func:`block_rate`, docs/protocol.md "Blocks").
         adopt_grads: allow re-homing the gradients into one flat buffer (:class:`FlatGrads`).
     """
 
@@ -370,7 +378,7 @@ class Geometry:
             ema_dist_sq.
         """
         w = self.flat_weights(step)
-        late = self._close(w)
+        late = self._close(w, step)
         e = self._rows[2]
         if late is None:
             late = []
@@ -382,8 +390,9 @@ class Geometry:
         self._start = step
         return late, now
 
-    def _close(self, w: torch.Tensor) -> Optional[Named]:
-        """The update series of the open block ending at weights w; moves the centre."""
+    def _close(self, w: torch.Tensor, end: int) -> Optional[Named]:
+        """The update series of the open block ending at weights w (those of step ``end``); moves
+        the centre by the block's rate."""
         if self._start is None:
             return None
         rows = self._rows
@@ -395,20 +404,20 @@ class Geometry:
             late.append(("update_dot_prev", prods[1 - self._u]))
         if self.full:
             late.append(("grad_dot_update", prods[3]))
-        # e' = w' - c' with c' = c + a e: e' = u + (1 - a) e, in place.
-        torch.add(u, rows[2], alpha=1.0 - self.alpha, out=rows[2])
+        # e' = w' - c' with c' = c + a_k e: e' = u + (1 - a_k) e, in place.
+        torch.add(u, rows[2], alpha=1.0 - block_rate(self.alpha, end - self._start), out=rows[2])
         self._u = 1 - self._u
         self._have_prev = True
         return late
 
-    def finish(self) -> Named:
+    def finish(self, end: int) -> Named:
         """The update series of the open block, read from the parameters as they are now
-        (after the last ``optimizer.step()``); empty when no block is open."""
+        (after the last ``optimizer.step()``, those of step ``end``); empty when no block is open."""
         if self._start is None:
             return []
         self.layout.check_device()
         w = self.layout.load_params(self._w_free)
-        late = self._close(w)
+        late = self._close(w, end)
         self._start = None
         return late or []
 

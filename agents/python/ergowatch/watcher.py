@@ -8,8 +8,9 @@ step. On CPU the host is the device and the values are read at once. Records of 
 block wait until the block's update is known, then go to the :class:`ergowatch.Agent` in
 step order; the agent encodes and sends them on its own thread and never blocks.
 
-By default a :class:`ergowatch.budget.Budget` holds the watcher's cost under 1% of the step
-time by choosing how many steps each geometry block spans.
+By default a :class:`ergowatch.budget.Budget` holds the cost of the measurements near 1% of the
+step time by choosing how many steps each geometry block spans (1 to 9) and, where even one dot
+product over the gradients costs more than half of that, how often ‖g‖² is measured.
 """
 
 import collections
@@ -22,7 +23,7 @@ import torch
 
 from . import geometry as geo_mod
 from .agent import Agent
-from .budget import Budget
+from .budget import MAX_BLOCK, Budget
 from .distributed import LocalGradNorm, is_ddp, is_fsdp, rank_and_world
 from .protocol import Mode, check_series
 
@@ -147,7 +148,7 @@ class Watcher:
       geometry block, and that block's update series update_sq, update_dot_prev,
       ema_update_dot and update_steps (its length); ``full`` adds grad_dot_update. A block is
       ``every`` steps when given, else as long as the cost budget needs (odd lengths 1, 3, 5,
-      9, ...; docs/protocol.md, "Blocks").
+      9 at most by default; docs/protocol.md, "Blocks").
     - ``full``: + proj.0..proj.{projections-1} every ``projection_every`` steps, the lagged-
       reference probes ref_grad_dot, ref_dist_sq, ref_grad_sq, ref_probe_step (probe every
       ``ref_every`` steps, reference ``ref_lag`` steps later) and, with ``sharpness_every``
@@ -191,10 +192,16 @@ class Watcher:
         level: "basic", "standard" or "full".
         every: steps per geometry block, fixed (1: every step, exact full resolution); default:
             chosen by the budget.
-        budget: the share of step time the watcher may spend when ``every`` is not given
-            (0.01 = 1%; None: every step). It measures its own cost and the step time.
-        ema_horizon: horizon of the EMA centre, in blocks of ``every`` steps (the centre moves
-            by a = min(1, every / ema_horizon) per block; a = 1 / ema_horizon when budgeted).
+        budget: the share of step time the measurements (‖g‖², the geometry) may spend when
+            ``every`` is not given (0.01 = 1%; None: every step). The watcher measures their cost
+            and the step time (:mod:`ergowatch.budget`).
+        max_block: the longest geometry block the budget chooses (default 9: Π over longer
+            blocks reads the slow directions of a weight-decayed network as drift; measured in
+            agents/python/README.md). Where a block start costs more than max_block x budget of
+            a step, watching costs more than the budget.
+        ema_horizon: horizon of the EMA centre in steps: its rate is a = 1 / ema_horizon per
+            step (the HELLO label ``ema_alpha``), and a block of k steps moves it by
+            a_k = 1 - (1 - a)^k, whatever the block lengths.
         projections: number of random projections (full).
         projection_every: projection cadence in steps (full).
         seed: seed of the projection directions.
@@ -221,7 +228,7 @@ class Watcher:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, run: str,
                  address: str = "localhost:7479", job: str = "", labels: Optional[Mapping[str, str]] = None,
                  token: str = "", level: str = "standard", every: Optional[int] = None,
-                 budget: Optional[float] = None, ema_horizon: float = 1000.0,
+                 budget: Optional[float] = 0.01, max_block: int = MAX_BLOCK, ema_horizon: float = 1000.0,
                  projections: int = 32, projection_every: int = 10, seed: int = 0, ref_every: int = 100,
                  ref_lag: int = 100, sharpness_every: int = 0, sharpness_probe=None, sharpness_iters: int = 20,
                  scaler=None, copy_every: Optional[int] = None, extra_series: Sequence[str] = (),
@@ -274,7 +281,7 @@ class Watcher:
             device = layout.device
             if ema_horizon < 1:
                 raise ValueError(f"ema_horizon must be >= 1, got {ema_horizon}")
-            alpha = min(1.0, (every or 1) / float(ema_horizon))
+            alpha = 1.0 / float(ema_horizon)  # per step; a block of k steps moves the centre by a_k
             # The gradients are re-homed into one flat buffer only for a plain module: DDP and
             # FSDP manage gradient storage themselves.
             adopt = not (is_ddp(model) or is_fsdp(model))
@@ -303,7 +310,7 @@ class Watcher:
         if every is None and self.mode == Mode.SHARDED and self.world > 1:
             every = 1  # the ranks' partial sums must cover the same blocks: no per-rank budget
         self.every = None if every is None else int(every)
-        self.budget = Budget(budget) if every is None and self.geometry is not None else None
+        self.budget = Budget(budget, max_block=max_block) if every is None and self.geometry is not None else None
         # On CPU the values are read at once (the host is the device); tests turn this off to
         # run the accelerator's batched path on CPU.
         self._read_now = device.type == "cpu" and READ_CPU_AT_ONCE
@@ -333,8 +340,8 @@ class Watcher:
         self._batch_meta: List[tuple] = []
         self._waiting: collections.deque = collections.deque()  # records of the open block, first = its start
         self._next_block = self._step  # first step of the next geometry block
-        self._next_grad = self._step
         self._block_start: Optional[int] = None
+        self._next_grad = self._step
         self._last_version = None
         self._closed = False
         self._warned_closed = False
@@ -474,8 +481,8 @@ class Watcher:
                 self._submit()
             self._deliver(wait=False)
         if budget is not None:
-            spent = _perf() - t0
-            budget.spent(spent - (grad_cost or 0.0) - (block_cost or 0.0), grad_cost)
+            if grad_cost is not None:
+                budget.grad_spent(grad_cost)
             if block_cost is not None and self._device_timer is None:
                 budget.block_spent(block_cost)
 
@@ -699,7 +706,7 @@ class Watcher:
                 log.warning("ergowatch: the parameters left %s before close(); the last block's update series "
                             "are not sent", g.layout.device)
             elif moved and g.block_open:
-                late = g.finish()
+                late = g.finish(self._step)
                 late_host["update_steps"] = float(self._step - self._block_start)
             if self._read_now:
                 values = {n: t.item() for n, t in late}

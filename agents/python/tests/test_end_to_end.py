@@ -67,7 +67,11 @@ class MonitorEndToEndTest(unittest.TestCase):
                 return x[idx], y[idx]
         opt = torch.optim.SGD(model.parameters(), lr=lr)
         last_loss = last_sq = None
-        with ergowatch.watch(model, opt, run=run, address=self.monitor.address, job="e2e", level=level) as watch:
+        # Measured every step (budget=None): these tests pin what the monitor shows for exact,
+        # every-step values (the last |g|, Pi from step 1). The budgeted default is judged on
+        # real training in test_real_training.
+        with ergowatch.watch(model, opt, run=run, address=self.monitor.address, job="e2e", level=level,
+                             budget=None) as watch:
             for _ in range(steps):
                 xb, yb = batches()
                 loss = torch.nn.functional.mse_loss(model(xb), yb)

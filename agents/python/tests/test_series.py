@@ -180,7 +180,7 @@ class StandardSeriesTest(SeriesCase):
         math.md §2 holds on the chain of block starts; the last block ends at close()."""
         k, horizon, steps = 3, 6.0, 11
         r = self.run_steps(steps=steps, every=k, ema_horizon=horizon)
-        a = k / horizon
+        a = 1.0 / horizon  # per step: a block of n steps moves the centre by 1 - (1 - a)^n
         c = r.W[0].clone()
         self.assertEqual(r.sink.order, list(range(steps)), "records go out in step order")
         for t in range(steps):
@@ -209,7 +209,7 @@ class StandardSeriesTest(SeriesCase):
                 lhs = dot(after, after)
                 rhs = row["ema_dist_sq"] + 2 * row["ema_update_dot"] + row["update_sq"]
                 self.assertLessEqual(abs(lhs - rhs), 1e-5 * max(lhs, 1e-12), "block identity")
-            c = c + a * e
+            c = c + (1 - (1 - a) ** (end - t)) * e
 
     def test_basic_level_sends_only_the_basic_series(self):
         r = self.run_steps(steps=3, level="basic")
@@ -621,7 +621,7 @@ class WatchFunctionTest(unittest.TestCase):
 
     def test_hello_names_the_momentum_the_centre_rate_and_adams_beta1(self):
         # The monitor's Pi (math.md §2) needs ema_alpha and the momentum; its critical sharpness
-        # needs beta1 for Adam. every=4 with a horizon of 100 steps gives a = 0.04.
+        # needs beta1 for Adam. A horizon of 25 steps gives a = 0.04 per step, whatever every is.
         model = tiny_model()
         cases = [
             (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True), {},
@@ -633,7 +633,7 @@ class WatchFunctionTest(unittest.TestCase):
         ]
         for opt, given, expected in cases:
             with support.FakeMonitor() as m:
-                with ergowatch.watch(model, opt, run="labels", address=m.address, every=4, ema_horizon=100,
+                with ergowatch.watch(model, opt, run="labels", address=m.address, every=4, ema_horizon=25,
                                      labels=given) as w:
                     x, y = data()
                     loss = torch.nn.functional.mse_loss(model(x), y)

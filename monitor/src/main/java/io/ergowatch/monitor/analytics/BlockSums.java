@@ -119,7 +119,9 @@ final class BlockSums {
     /** The learning rate: a block's mean lr tells whether a schedule is still decaying. */
     static final int LR_N = 28;
     static final int LR = 29;
-    static final int COUNT = 30;
+    /** Steps Π's rows cover: a row of a block of k steps covers k (docs/protocol.md "Blocks"). */
+    static final int PI_STEPS = 30;
+    static final int COUNT = 31;
 
     private Sum() {}
   }

@@ -23,7 +23,7 @@ import io.ergowatch.monitor.analytics.BlockSums.Sum;
  *
  * <p><b>Blocks</b> (docs/protocol.md): an agent may measure the update over k steps,
  * u = w_{t+k} − w_t, on the record of step t with {@code update_steps} = k, and move its centre
- * once per block. Every identity above holds on the chain of block starts, so Π's sums over
+ * once per block, by a_k = 1 − (1 − a)^k ({@link #blockRate}; a is per step). Every identity above holds on the chain of block starts, so Π's sums over
  * blocks telescope exactly. "The previous update" is that of the previous block, and only when
  * the blocks touch (its step + its length = this step). The momentum form needs one-step
  * updates; over blocks the plain form is used, which is well conditioned there: a block's
@@ -94,7 +94,7 @@ final class RecordGeometry {
       sums.add(Sum.ENERGY, lr * lr * gsq);
     }
     boolean oneStep = steps == 1 && (!chained || prevSteps == 1);
-    stationarity(v, nil, chained, oneStep);
+    stationarity(v, nil, chained, oneStep, steps);
     oscillation(v, nil, row, chained);
     signal(v);
     pooled(v.emaGradDot, v.emaDistSq, gsq, Sum.EMA_N, row, Derived.RSI_EMA);
@@ -111,14 +111,14 @@ final class RecordGeometry {
     }
   }
 
-  private void stationarity(Values v, boolean nil, boolean chained, boolean oneStep) {
+  private void stationarity(Values v, boolean nil, boolean chained, boolean oneStep, double steps) {
     double ue = v.emaUpdateDot;
     double ee = v.emaDistSq;
     double uu = v.updateSq;
     if (nil || !Double.isFinite(ue) || !Double.isFinite(ee) || !Double.isFinite(uu)) {
       return;
     }
-    double a = alpha;
+    double a = steps == 1 ? alpha : blockRate(alpha, steps);
     double num;
     double den;
     double q;
@@ -147,10 +147,20 @@ final class RecordGeometry {
       return;
     }
     sums.add(Sum.PI_N, 1);
+    sums.add(Sum.PI_STEPS, steps);
     sums.add(Sum.PI_NUM, num);
     sums.add(Sum.PI_DEN, den);
     sums.add(Sum.PI_Q, q);
     sums.add(Sum.PI_QQ, q * q);
+  }
+
+  /**
+   * The centre's rate over a block of k steps, a_k = 1 − (1 − a)^k, for the per-step rate a of
+   * the HELLO label (docs/protocol.md "Blocks"): what k steps of the EMA do to a centre whose
+   * target stays put.
+   */
+  static double blockRate(double a, double k) {
+    return a >= 1 ? 1 : -Math.expm1(k * Math.log1p(-a));
   }
 
   private void oscillation(Values v, boolean nil, int row, boolean chained) {

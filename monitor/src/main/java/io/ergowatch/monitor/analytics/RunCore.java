@@ -35,9 +35,19 @@ import java.util.Map;
  * }</pre>
  */
 public final class RunCore {
-  static final int THINNED_ROWS = 512;
-  /** Thinned rows per window: two windows (current and previous, for drift) fit in the ring. */
+  /**
+   * Thinned rows: two windows (current and previous, for drift) of stride rows and of block rows
+   * fit in the ring.
+   */
+  static final int THINNED_ROWS = 1024;
+  /** Thinned rows per window, every stride-th record; as many again at most for block rows. */
   private static final int ROWS_PER_WINDOW = 200;
+  /**
+   * Geometry rows the geometry's span holds when the agent measures over blocks of k steps (at
+   * least this × k records): Π's band test needs {@link WindowSums#MIN_PI_ROWS} of them, and the
+   * span's edges cut a few.
+   */
+  private static final int BLOCK_ROWS_PER_WINDOW = 25;
   private static final String[] HISTORY = {"loss", "grad_sq", "lr", "update_sq", "ema_update_dot", "sharpness"};
 
   private final String run;
@@ -90,6 +100,7 @@ public final class RunCore {
   private double lossPeak;
   private long nextEvaluation;
   private int window;
+  private long blockRecords;
 
   /**
    * Told the statistics of every window evaluation and the state after it, as they happen: a
@@ -237,9 +248,21 @@ public final class RunCore {
     }
   }
 
-  /** Every stride-th record, a thinned row of its finite values (for quantiles and drift); else -1. */
+  /**
+   * Every stride-th record, a thinned row of its finite values (for quantiles and drift); else -1.
+   * A record carrying a block's geometry (update_steps k > 1) is sampled on its own count, every
+   * ⌈stride / k⌉-th block: over blocks, geometry rows are k records apart, and a stride that shares
+   * a factor with k would miss most of them.
+   */
   private int thinnedRow(StepRecord r, long rec) {
-    if (rec % stats.stride != 0) {
+    int stride = stats.stride;
+    boolean sampled = rec % stride == 0;
+    double blockSteps = value(r, k.updateSteps);
+    if (blockSteps > 1 && stride > 1) {
+      int every = Math.max(1, (int) (stride / blockSteps));
+      sampled |= blockRecords++ % every == 0;
+    }
+    if (!sampled) {
       return -1;
     }
     int row = thinned.beginRow(rec);
@@ -373,6 +396,8 @@ public final class RunCore {
       covered = (int) Math.max(covered, Math.min(settings.windowMin(), rec / BlockSums.BLOCK * BlockSums.BLOCK));
     }
     w.windowRecords = covered;
+    int geometryCovered = geometrySpan(covered, age);
+    w.geometryRecords = geometryCovered;
     w.stride = Math.max(1, Math.max((int) Math.ceil(tau / 4), (window + ROWS_PER_WINDOW - 1) / ROWS_PER_WINDOW));
     long toBlock = blocks.closedBlocks();
     long fromBlock = toBlock - covered / BlockSums.BLOCK;
@@ -387,9 +412,9 @@ public final class RunCore {
       w.lossNoProgress = false;
       w.lossCheck.unavailable();
     }
-    windowSums.evaluate(blocks, fromBlock, toBlock, w);
+    windowSums.evaluate(blocks, toBlock - geometryCovered / BlockSums.BLOCK, toBlock, w);
     w.updatesObserved = k.updateSq >= 0 && series[k.updateSq].count > 0;
-    w.kappa = evaluator.quantile(thinned, Derived.KAPPA, rec, covered, 0.5);
+    w.kappa = evaluator.quantile(thinned, Derived.KAPPA, rec, geometryCovered, 0.5);
     checks.oscillation(w);
     // The sliced W costs a τ̂ and four sorts per projection: refreshed once per window (every
     // 10th evaluation), which keeps the amortised cost per record bounded (bench/RunCoreBenchmark).
@@ -397,7 +422,7 @@ public final class RunCore {
       evaluator.slicedWasserstein(thinned, projColumns, projCount, rec, covered, w);
     }
     w.sharpnessTrendUp = w.trendT > settings.zLeave();
-    checks.safeStep(w, rec, covered, lr);
+    checks.safeStep(w, rec, geometryCovered, lr);
     runStart.judge(w, k.weightSq >= 0 ? series[k.weightSq].last : Double.NaN);
     // A baseline for the DIVERGED rule and the spike detector: a window near a noise floor (enough
     // ESS, neither falling nor rising), not one of a loss that is diverging from its first steps.
@@ -445,6 +470,30 @@ public final class RunCore {
 
   private Reasons.Context context() {
     return new Reasons.Context(optimizer, lastLr(), emaAlpha, !emaAlphaGiven);
+  }
+
+  /**
+   * Records the geometry's statistics span: the window's, or over blocks of k steps at least
+   * {@link #BLOCK_ROWS_PER_WINDOW}·k records (within the records since the evidence restarted
+   * and the longest window). Over blocks the geometry's rows are k records apart, and a window
+   * sized for the loss would hold a handful; the loss tests keep their window, so a run
+   * measured over blocks is judged on its loss as fast as one measured every step, while Π,
+   * R2, the energy and the step-size geometry wait for enough blocks (docs/math.md §4). The
+   * price: two consecutive windows' geometry spans may overlap.
+   */
+  private int geometrySpan(int covered, long age) {
+    double k = blockSteps();
+    if (k <= 1) {
+      return covered;
+    }
+    long span = Math.min(Math.min((long) Math.ceil(BLOCK_ROWS_PER_WINDOW * k), age), settings.windowMax());
+    return (int) Math.max(covered, span / BlockSums.BLOCK * BlockSums.BLOCK);
+  }
+
+  /** Steps per geometry block of the latest block the agent sent (1 for one-step updates). */
+  private double blockSteps() {
+    double k = this.k.updateSteps >= 0 ? series[this.k.updateSteps].last : Double.NaN;
+    return k >= 1 ? k : 1;
   }
 
   private double lastLr() {

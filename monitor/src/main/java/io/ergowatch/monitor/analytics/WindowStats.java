@@ -16,6 +16,8 @@ final class WindowStats {
   int window;
   /** The records the window actually covers: W, or fewer since the evidence restarted. */
   int windowRecords;
+  /** Records the geometry statistics span (the window's, or more over blocks: RunCore#geometrySpan). */
+  int geometryRecords;
   double tau = Double.NaN;
   boolean windowTooShort;
   int stride = 1;

@@ -14,6 +14,8 @@ import io.ergowatch.monitor.analytics.BlockSums.Sum;
  */
 final class WindowSums {
   static final int BATCHES = 10;
+  /** Π's rows a window needs before its band test is tried (RunCore sizes windows for them). */
+  static final int MIN_PI_ROWS = 20;
 
   private final AnalyticsSettings s;
   private final double[] x = new double[BATCHES];
@@ -54,7 +56,9 @@ final class WindowSums {
     double den = sums.sum(Sum.PI_DEN, from, to);
     double pi = num / den;
     double records = (to - from) * (double) BlockSums.BLOCK;
-    if (n < Math.max(20, 0.5 * records)) {
+    // Coverage in steps, not rows: a row of a block of k steps stands for k of them.
+    double steps = sums.sum(Sum.PI_STEPS, from, to);
+    if (n < MIN_PI_ROWS || steps < 0.5 * records) {
       check.estimate(pi, Double.NaN, 0);
       check.outcome = Check.Outcome.INCONCLUSIVE;
       return;
@@ -71,7 +75,9 @@ final class WindowSums {
       return;
     }
     double se;
-    if (n >= records - 2 * BlockSums.BLOCK) {
+    // The chain of rows covers the window but for its two edge blocks (and the last row's block):
+    // the sums telescope, and only the change of ‖e′‖² between its ends separates them.
+    if (steps >= records - 2 * BlockSums.BLOCK - steps / n) {
       double q = sums.sum(Sum.PI_Q, from, to) / n;
       double qq = sums.sum(Sum.PI_QQ, from, to) / n;
       se = Math.sqrt(2 * Math.max(0, qq - q * q)) / den;

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,12 +26,19 @@ class BlockUpdatesTest {
   @ParameterizedTest(name = "k = {0}, momentum {1}")
   @CsvSource({"1, 0", "9, 0", "33, 0", "9, 0.9", "33, 0.9"})
   void piOverBlocksReadsAStallAsStationary(int k, double beta) {
-    double median = medianPi(k, beta, 40_000, 1);
+    double median = medianPi(t -> k, beta, 40_000, 1);
+    assertThat(median).isCloseTo(1, within(0.1));
+  }
+
+  /** The Python agent's budget lengthens its blocks as it learns their cost: 1, then 9, then 33. */
+  @Test
+  void piStaysRightWhenTheBlockLengthChangesMidRun() {
+    double median = medianPi(t -> t < 2_000 ? 1 : t < 10_000 ? 9 : 33, 0, 40_000, 2);
     assertThat(median).isCloseTo(1, within(0.1));
   }
 
   /** SGD (heavy ball when beta > 0) on ½ Σ h_i w_i² with gradient noise N(0, σ²): a stall. */
-  private static double medianPi(int k, double beta, int steps, long seed) {
+  private static double medianPi(java.util.function.LongToIntFunction blockAt, double beta, int steps, long seed) {
     int d = 20;
     double eta = 0.05;
     double a = 0.01;
@@ -51,6 +59,8 @@ class BlockUpdatesTest {
     double[] start = null;
     double[] c = null;
     double[] prevU = null;
+    long nextBlock = 0;
+    int k = 0;
     List<double[]> held = new ArrayList<>(); // records of the open block: [step, loss, grad_sq, then block series]
     List<Double> pis = new ArrayList<>();
     StepRecord r = new StepRecord(idx.length);
@@ -68,7 +78,7 @@ class BlockUpdatesTest {
       rec[1 + 0] = loss;
       rec[1 + 1] = eta;
       rec[1 + 2] = gsq;
-      if (t % k == 0) {
+      if (t == nextBlock) {
         if (start != null) {
           double[] u = new double[d];
           double uu = 0;
@@ -87,8 +97,9 @@ class BlockUpdatesTest {
           if (prevU != null) {
             first[1 + 5] = up;
           }
+          double ak = RecordGeometry.blockRate(a, k); // a is per step (the HELLO label)
           for (int i = 0; i < d; i++) {
-            c[i] += a * (start[i] - c[i]);
+            c[i] += ak * (start[i] - c[i]);
           }
           prevU = u;
           for (double[] h0 : held) {
@@ -102,6 +113,8 @@ class BlockUpdatesTest {
           c = w.clone();
         }
         start = w.clone();
+        k = blockAt.applyAsInt(t);
+        nextBlock = t + k;
         double ws = 0;
         double eg = 0;
         double ee = 0;
