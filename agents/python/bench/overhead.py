@@ -5,7 +5,9 @@
     /usr/bin/python3 agents/python/bench/overhead.py --device cuda --width 4096 --depth 8 --amp
 
 Every configuration trains the same MLP (SGD with momentum) and streams through a real
-ergowatch.Agent to an in-process EWP/1 server (tests/support.FakeMonitor), so the cost
+ergowatch.Agent to the real monitor in its own process (``--monitor real``, the default when
+monitor/target/ergowatch.jar is built) or to an in-process EWP/1 server (``--monitor fake``,
+tests/support.FakeMonitor, whose work then shares the GIL and counts as overhead), so the cost
 includes recording and the network thread. Configurations are interleaved repeat by repeat
 (baseline, basic, standard, full, baseline, ...) so that drift of the machine hits them
 alike; each cell is the median over repeats of the mean step time of ``--steps`` steps.
@@ -137,6 +139,31 @@ def syncs_per_step(args, device, monitor, level):
     return count / args.steps
 
 
+class _RealMonitor:
+    """The monitor jar in its own process (what a user runs)."""
+
+    describe = "the real monitor (monitor/target/ergowatch.jar, its own process)"
+
+    def __enter__(self):
+        from support import MonitorProcess, monitor_jar
+        self._proc = MonitorProcess(monitor_jar())
+        self.address = self._proc.address
+        return self
+
+    def __exit__(self, *exc):
+        self._proc.stop()
+
+
+def open_monitor(kind):
+    from support import FakeMonitor
+    jar = os.path.join(HERE, "..", "..", "..", "monitor", "target", "ergowatch.jar")
+    if kind == "real" or kind == "auto" and os.path.exists(jar):
+        return _RealMonitor()
+    fake = FakeMonitor()
+    fake.describe = "tests/support.FakeMonitor (in this process: its work counts as overhead)"
+    return fake
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="ergowatch.watch overhead per level")
     ap.add_argument("--device", default="cpu")
@@ -151,13 +178,16 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=None,
                     help="geometry block length of basic/standard (default: chosen by the 1%% budget)")
     ap.add_argument("--amp", action="store_true", help="bf16 autocast for forward and backward (fp32 weights)")
+    ap.add_argument("--monitor", choices=("auto", "real", "fake"), default="auto",
+                    help="real: the monitor jar in its own process, as users run it; fake: tests/support's "
+                         "in-process server, whose decoding and per-record ACKs share this process's GIL and "
+                         "so count as overhead; auto (default): real when monitor/target/ergowatch.jar exists")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     import logging
     logging.getLogger("ergowatch").setLevel(logging.ERROR)
-    from support import FakeMonitor
-
-    with FakeMonitor() as monitor:
+    with open_monitor(args.monitor) as monitor:
+        print(f"streaming to {monitor.describe}", flush=True)
         times = {level: [] for level in LEVELS}
         extra = {}
         n_params = 0
