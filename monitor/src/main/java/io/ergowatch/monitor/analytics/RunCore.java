@@ -259,7 +259,7 @@ public final class RunCore {
     boolean sampled = rec % stride == 0;
     double blockSteps = value(r, k.updateSteps);
     if (blockSteps > 1 && stride > 1) {
-      int every = Math.max(1, (int) (stride / blockSteps));
+      int every = Math.max(1, (int) Math.ceil(stride / blockSteps));
       sampled |= blockRecords++ % every == 0;
     }
     if (!sampled) {
