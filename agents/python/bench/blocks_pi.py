@@ -61,8 +61,7 @@ def main():
     torch.set_num_threads(1)
     d = load_digits()
     x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
-    monitor = support.MonitorProcess(support.monitor_jar())
-    try:
+    with support.MonitorProcess(support.monitor_jar()) as monitor:
         print(f"{'blocks':>8} {'horizon':>8} {'Pi':>8} {'+/-':>8} {'rows':>6} {'state':>22} stalled at")
         for h in args.horizon:
             for k in args.k:
@@ -74,8 +73,6 @@ def main():
                 print(f"{k:>8} {h:>8g} {pi if pi is None else round(pi, 3)!s:>8} "
                       f"{se if se is None else round(se, 3)!s:>8} {st['stationarity_ratio_rows']!s:>6} "
                       f"{r['state']:>22} {entered[0] if entered else 'never'}", flush=True)
-    finally:
-        monitor.stop()
 
 
 if __name__ == "__main__":

@@ -139,29 +139,21 @@ def syncs_per_step(args, device, monitor, level):
     return count / args.steps
 
 
-class _RealMonitor:
-    """The monitor jar in its own process (what a user runs)."""
-
-    describe = "the real monitor (monitor/target/ergowatch.jar, its own process)"
-
-    def __enter__(self):
-        from support import MonitorProcess, monitor_jar
-        self._proc = MonitorProcess(monitor_jar())
-        self.address = self._proc.address
-        return self
-
-    def __exit__(self, *exc):
-        self._proc.stop()
-
-
 def open_monitor(kind):
-    from support import FakeMonitor
-    jar = os.path.join(HERE, "..", "..", "..", "monitor", "target", "ergowatch.jar")
-    if kind == "real" or kind == "auto" and os.path.exists(jar):
-        return _RealMonitor()
-    fake = FakeMonitor()
-    fake.describe = "tests/support.FakeMonitor (in this process: its work counts as overhead)"
-    return fake
+    """The monitor the agent streams to, as a context manager with ``address``; prints which."""
+    import unittest
+    from support import FakeMonitor, MonitorProcess, monitor_jar
+    if kind != "fake":
+        try:
+            jar = monitor_jar()
+        except unittest.SkipTest as not_built:
+            if kind == "real":
+                raise SystemExit(f"--monitor real: {not_built}")
+        else:
+            print(f"streaming to the real monitor ({jar}, its own process)", flush=True)
+            return MonitorProcess(jar)
+    print("streaming to tests/support.FakeMonitor (in this process: its work counts as overhead)", flush=True)
+    return FakeMonitor()
 
 
 def main(argv=None):
@@ -187,7 +179,6 @@ def main(argv=None):
     import logging
     logging.getLogger("ergowatch").setLevel(logging.ERROR)
     with open_monitor(args.monitor) as monitor:
-        print(f"streaming to {monitor.describe}", flush=True)
         times = {level: [] for level in LEVELS}
         extra = {}
         n_params = 0

@@ -367,6 +367,12 @@ class MonitorProcess:
                 return float(line.rsplit(" ", 1)[1])
         return None
 
+    def __enter__(self) -> "MonitorProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def stop(self) -> int:
         import signal
         import subprocess

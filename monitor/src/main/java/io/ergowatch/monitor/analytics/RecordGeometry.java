@@ -23,8 +23,8 @@ import io.ergowatch.monitor.analytics.BlockSums.Sum;
  *
  * <p><b>Blocks</b> (docs/protocol.md): an agent may measure the update over k steps,
  * u = w_{t+k} − w_t, on the record of step t with {@code update_steps} = k, and move its centre
- * once per block, by a_k = 1 − (1 − a)^k ({@link #blockRate}; a is per step). Every identity above holds on the chain of block starts, so Π's sums over
- * blocks telescope exactly. "The previous update" is that of the previous block, and only when
+ * once per block, by a_k = 1 − (1 − a)^k ({@link #blockRate}; a is per step). Every identity
+ * above holds on the chain of block starts, so Π's sums over blocks telescope exactly. "The previous update" is that of the previous block, and only when
  * the blocks touch (its step + its length = this step). The momentum form needs one-step
  * updates; over blocks the plain form is used, which is well conditioned there: a block's
  * update sums k correlated steps. The update energy is ‖u‖²/k per step; the forecast's update
